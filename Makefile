@@ -1,0 +1,43 @@
+# Every target creates .venv and installs the project into it on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install train ablate report tensorboard test test-slow bench data clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+train: $(STAMP)          ## one training run of the baseline
+	$(PY) -m lenet_ablate
+
+ablate: $(STAMP) data    ## the five-experiment study (multirun/all), then the report
+	$(PY) -m lenet_ablate experiment=all
+	$(PY) -m lenet_ablate.report
+
+report: $(STAMP)         ## multirun_reports/ from every sweep under multirun/
+	$(PY) -m lenet_ablate.report
+
+tensorboard: $(STAMP)
+	$(VENV)/bin/tensorboard --logdir multirun --bind_all
+
+test: $(STAMP)           ## fast tests (no full data set needed)
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)      ## tests on the full Fashion-MNIST (skipped where absent)
+	$(PY) -m pytest -q -m slow
+
+bench: $(STAMP)
+	$(PY) bench/bench.py
+
+data: $(STAMP)           ## Fashion-MNIST by whatever route works here
+	$(PY) -m lenet_ablate.getdata
+
+clean:
+	rm -rf outputs multirun multirun_reports/*/

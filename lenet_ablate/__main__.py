@@ -1,0 +1,3 @@
+from lenet_ablate.cli import main
+
+main()

@@ -1,0 +1,129 @@
+"""Command line: `python -m lenet_ablate [group=option ...] [-m]` (Hydra)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from lenet_ablate.config import ConfigError, validate
+from lenet_ablate.data import DataError
+from lenet_ablate.records import SUMMARY, read_json
+
+
+def config_dir() -> str:
+    """The top-level conf/ of a source checkout, else the copy shipped inside the package."""
+    here = Path(__file__).resolve().parent
+    source = here.parent / "conf"
+    return str(source if (source / "config.yaml").is_file() else here / "conf")
+
+
+def _quiet_libraries() -> None:
+    # Lightning's start-up banners and hints are noise in a sweep of dozens of jobs.
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*GPU available but not used.*")
+    warnings.filterwarnings("ignore", ".*_pytree.*")
+
+
+def _parallel_settings(hc: Any) -> tuple[int | None, Any]:
+    """Threads per job and GPU for this job when a joblib launcher runs jobs side by side."""
+    launcher = str(hc.launcher.get("_target_", ""))
+    if "Joblib" not in launcher:
+        return None, None
+    n_jobs = hc.launcher.get("n_jobs", -1) or 1
+    cores = os.cpu_count() or 1
+    n_jobs = cores if n_jobs < 0 else n_jobs
+    threads = max(1, cores // max(1, n_jobs))
+    devices = None
+    try:
+        import torch
+
+        if torch.cuda.device_count() > 1:  # one GPU per job, round robin
+            devices = [hc.job.num % torch.cuda.device_count()]
+    except Exception:
+        pass
+    return threads, devices
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a user error in one short block and exit without a traceback."""
+    print(f"lenet_ablate: error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def format_line(s: dict[str, Any]) -> str:
+    """The one-line summary printed after each job."""
+    m = s.get("metrics") or {}
+    acc = " ".join(f"{k} {m[k + '_acc']:.4f}" for k in ("train", "val", "test") if k + "_acc" in m)
+    extra = f" ({s['error']})" if s.get("error") else ""
+    return (f"[{s['status']}{', skipped' if s.get('action') == 'skipped' else ''}] {acc} | "
+            f"epochs {s.get('epochs', '-')} | {s.get('wall_time_s', 0):.1f}s | logs: {s['job_dir']}{extra}")
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
+def main(cfg: DictConfig) -> None:
+    """Train one configuration (one Hydra job) and print its one-line summary."""
+    from lenet_ablate.train import Interrupted, run_job  # heavy imports after Hydra parsed the command line
+
+    hc = HydraConfig.get()
+    try:
+        validate(cfg)
+    except ConfigError as exc:
+        fail(str(exc))
+    _quiet_libraries()
+    multirun = hc.mode == RunMode.MULTIRUN
+    threads, devices = _parallel_settings(hc) if multirun else (None, None)
+    try:
+        summary = run_job(cfg, Path(hc.runtime.output_dir), quiet=multirun, threads=threads, devices=devices)
+    except DataError as exc:
+        fail(str(exc))
+    except Interrupted:
+        print("lenet_ablate: interrupted; summary says 'interrupted', TensorBoard logs flushed.", file=sys.stderr)
+        sys.exit(130)
+    print(format_line(summary), flush=True)
+    if not multirun and summary["status"] == "failed":
+        sys.exit(1)
+
+
+class SweepSummary(Callback):
+    """At the end of a multirun: one line counting completed / diverged / failed / skipped jobs;
+    exit status 1 if any job failed."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self.started = time.time()
+        try:
+            validate(config)
+        except ConfigError as exc:
+            fail(str(exc))
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        counts = count_jobs(Path(config.hydra.sweep.dir), since=self.started)
+        print("sweep: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + f" | {config.hydra.sweep.dir}",
+              flush=True)
+        if counts["failed"]:
+            sys.exit(1)
+
+
+def count_jobs(sweep_dir: Path, since: float = 0.0) -> dict[str, int]:
+    """Count the jobs of a sweep folder visited since `since` (epoch seconds) by outcome."""
+    counts = {"completed": 0, "diverged": 0, "failed": 0, "skipped": 0, "interrupted": 0}
+    for hydra_dir in sweep_dir.glob("**/.hydra"):
+        job = hydra_dir.parent
+        if (hydra_dir / "config.yaml").stat().st_mtime < since - 1:
+            continue  # an older job of the same folder, not part of this sweep
+        s = read_json(job / SUMMARY)
+        status = "failed" if s is None else ("skipped" if s.get("action") == "skipped" else s["status"])
+        counts[status if status in counts else "failed"] += 1
+    return counts

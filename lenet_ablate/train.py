@@ -1,0 +1,193 @@
+"""One job: train, test and summarise one configuration in its output folder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from omegaconf import DictConfig, OmegaConf
+
+import lenet_ablate
+from lenet_ablate.data import TensorDataModule
+from lenet_ablate.model import build_model, parameter_table
+from lenet_ablate.module import DivergedError, LeNetModule, evaluate
+from lenet_ablate.records import SUMMARY, git_info, read_json, write_json
+from lenet_ablate.templates import min_hamming_distance
+
+log = logging.getLogger("lenet_ablate")
+
+# Keys that do not change what a job computes, left out of the config hash.
+_NOT_HASHED = ("force", "seeds", "study_dir", "variant")
+
+
+class Interrupted(Exception):
+    """The user stopped the run (Ctrl-C)."""
+
+
+def factors(cfg: DictConfig) -> dict[str, Any]:
+    """The factor levels of a config, as the study and the report name them."""
+    return {
+        "data": cfg.data.name,
+        "activation": cfg.activation.name,
+        "pooling": cfg.pooling.name,
+        "optimizer": cfg.optimizer.name,
+        "dropout": "none" if cfg.dropout.p == 0 else f"p{cfg.dropout.p:g}",
+        "augmentation": cfg.augmentation.name,
+        "head": cfg.head.name,
+        "model": "lecun1998" if cfg.model.c3 == "lecun" else "lenet5",
+    }
+
+
+def config_hash(cfg: DictConfig) -> str:
+    """Hash of the resolved config minus bookkeeping keys: equal hash = same training."""
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    for key in ("hydra", *_NOT_HASHED):
+        plain.pop(key, None)
+    return hashlib.sha256(json.dumps(plain, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class EpochLine(Callback):
+    """One log line per epoch (used inside multiruns instead of a progress bar)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        m = {k: float(v) for k, v in trainer.callback_metrics.items() if "/" in k}
+        log.info("%s epoch %d/%d  train loss %.4f acc %.4f  val loss %.4f acc %.4f", self.label,
+                 trainer.current_epoch + 1, trainer.max_epochs, m.get("train/loss", float("nan")),
+                 m.get("train/acc", float("nan")), m.get("val/loss", float("nan")), m.get("val/acc", float("nan")))
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written to a temporary name and renamed, so a kill never leaves half a file."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: str, storage_options: Any = None) -> None:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        torch.save(checkpoint, tmp)
+        tmp.replace(target)
+
+
+def run_job(cfg: DictConfig, job_dir: Path, quiet: bool = False, threads: int | None = None,
+            devices: Any = None) -> dict[str, Any]:
+    """Train `cfg` in `job_dir` unless a completed summary of the same config is there.
+
+    Writes job_dir/summary.json (status running -> completed | diverged | failed | interrupted)
+    and returns it. A previous unfinished attempt's TensorBoard run and checkpoints are deleted
+    first, so every job folder ends with exactly one run (interrupted jobs restart from scratch).
+    Raises Interrupted on Ctrl-C, after recording it.
+    """
+    job_dir = Path(job_dir)
+    path = job_dir / SUMMARY
+    key = config_hash(cfg)
+    old = read_json(path)
+    if old and old.get("status") == "completed" and old.get("config_hash") == key and not cfg.force:
+        old.update(action="skipped", checked_at=_now())
+        write_json(path, old)
+        return old
+    for stale in ("tb", "checkpoints"):
+        shutil.rmtree(job_dir / stale, ignore_errors=True)
+    summary: dict[str, Any] = {
+        "status": "running", "action": "trained", "config_hash": key, "factors": factors(cfg),
+        "seed": cfg.seed, "run_key": cfg.get("run_key"), "started_at": _now(), "checked_at": _now(),
+        "version": lenet_ablate.__version__, "git": git_info(),
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "tensorboard": str(job_dir / "tb"), "job_dir": str(job_dir),
+    }
+    summary["config"].pop("hydra", None)
+    write_json(path, summary)
+    start = time.perf_counter()
+    try:
+        summary.update(_train(cfg, job_dir, quiet, threads, devices))
+        summary["status"] = "completed"
+    except DivergedError as exc:
+        summary.update(status="diverged", error=str(exc))
+    except (Interrupted, KeyboardInterrupt):
+        summary.update(status="interrupted", error="stopped by the user (Ctrl-C)")
+        raise Interrupted() from None
+    except Exception as exc:  # one broken job must not stop a sweep: record it and go on
+        summary.update(status="failed", error=f"{type(exc).__name__}: {exc}",
+                       traceback=traceback.format_exc(limit=8))
+    finally:
+        summary.update(wall_time_s=round(time.perf_counter() - start, 2), finished_at=_now())
+        write_json(path, summary)
+    return summary
+
+
+def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, devices: Any) -> dict[str, Any]:
+    L.seed_everything(cfg.seed, verbose=False)
+    if threads or cfg.trainer.threads:
+        torch.set_num_threads(int(threads or cfg.trainer.threads))
+    aug = cfg.augmentation
+    data = TensorDataModule(
+        name=cfg.data.name, root=cfg.data.root, batch_size=cfg.data.batch_size,
+        eval_batch_size=cfg.data.eval_batch_size, val_size=cfg.data.val_size, split_seed=cfg.data.split_seed,
+        input=cfg.data.input, mean=cfg.data.mean, std=cfg.data.std, hflip=cfg.data.hflip,
+        shift=aug.shift, flip=aug.flip, seed=cfg.seed, channels_last=cfg.trainer.channels_last,
+        md5=OmegaConf.to_container(cfg.data.md5) if cfg.data.get("md5") else None,
+    )
+    model = build_model(cfg)
+    params = parameter_table(model)
+    module = LeNetModule(model, OmegaConf.to_container(cfg.optimizer), cfg.trainer.max_epochs,
+                         channels_last=cfg.trainer.channels_last)
+    logger = TensorBoardLogger(save_dir=str(job_dir), name="tb", version="", default_hp_metric=False)
+    checkpoint = ModelCheckpoint(dirpath=job_dir / "checkpoints", filename="best", monitor="val/acc",
+                                 mode="max", save_top_k=1)
+    label = cfg.get("run_key") or job_dir.name
+    trainer = L.Trainer(
+        accelerator=cfg.trainer.accelerator, devices=devices or cfg.trainer.devices,
+        max_epochs=cfg.trainer.max_epochs, deterministic=cfg.trainer.deterministic, logger=logger,
+        callbacks=[checkpoint, *([EpochLine(label)] if quiet else [])], plugins=[AtomicCheckpointIO()],
+        enable_progress_bar=not quiet, enable_model_summary=False, num_sanity_val_steps=0,
+        log_every_n_steps=50, default_root_dir=str(job_dir),
+    )
+    log.info("%s: %d trainable parameters (%s)", label, params["total"],
+             ", ".join(f"{k} {v}" for k, v in params.items() if k != "total"))
+    if cfg.head.name == "rbf":
+        log.info("RBF codebook %s: minimum pairwise Hamming distance %d", model.head.templates_name,
+                 min_hamming_distance(model.head.templates))
+    try:
+        trainer.fit(module, datamodule=data)
+    except SystemExit:
+        # Lightning turns Ctrl-C into a graceful shutdown (logs flushed) followed by sys.exit(1).
+        if trainer.interrupted:
+            raise Interrupted() from None
+        raise
+    epochs = trainer.current_epoch
+    best_epoch = int(torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=False)["epoch"]) + 1
+    trainer.test(module, datamodule=data, ckpt_path=checkpoint.best_model_path, verbose=False)
+    test_acc = float(trainer.callback_metrics["test/acc"])
+    test_loss = float(trainer.callback_metrics["test/loss"])
+    train_acc, train_loss = evaluate(module.model, data.eval_batches("train"))
+    val_acc, val_loss = evaluate(module.model, data.eval_batches("val"))
+    confusion = module.confusion or []
+    per_class = [row[i] / max(1, sum(row)) for i, row in enumerate(confusion)]
+    metrics = {"train_acc": train_acc, "train_loss": train_loss, "val_acc": val_acc, "val_loss": val_loss,
+               "test_acc": test_acc, "test_loss": test_loss}
+    hparams = {**factors(cfg), "lr": cfg.optimizer.lr, "momentum": cfg.optimizer.momentum,
+               "weight_decay": cfg.optimizer.weight_decay, "schedule": cfg.optimizer.schedule,
+               "dropout_p": cfg.dropout.p, "batch_size": cfg.data.batch_size, "max_epochs": cfg.trainer.max_epochs,
+               "seed": cfg.seed, "c3": cfg.model.c3, "init": cfg.model.init, "input": cfg.data.input}
+    logger.log_hyperparams(hparams, {f"hparams/{k}": v for k, v in metrics.items()})
+    logger.finalize("success")
+    return {"metrics": metrics, "epochs": epochs, "best_epoch": best_epoch, "parameters": params,
+            "per_class_test_acc": per_class, "confusion_matrix": confusion,
+            "checkpoint": checkpoint.best_model_path}

@@ -1,0 +1,147 @@
+"""The model and its parts: every config option builds and trains a step; LeCun 1998 details."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+from lenet_ablate.cli import config_dir
+from lenet_ablate.config import validate
+from lenet_ablate.model import LeNet5, MaskedConv2d, RBFHead, ScaledTanh, Subsampling, build_model, parameter_table
+from lenet_ablate.module import LeNetModule, OPTIMIZERS
+from lenet_ablate.templates import digit_codebook, hadamard_codebook, min_hamming_distance, random_codebook
+
+GROUPS = {name.name: sorted(p.stem for p in name.glob("*.yaml"))
+          for name in Path(config_dir()).iterdir() if name.is_dir() and name.name not in ("experiment", "variant")}
+
+
+def composed(*overrides: str):
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
+def test_groups_are_the_documented_ones():
+    assert GROUPS["activation"] == ["relu", "scaled_tanh", "sigmoid", "tanh"]
+    assert GROUPS["pooling"] == ["avg", "max", "subsample"]
+    assert GROUPS["optimizer"] == ["adam", "rmsprop", "sgd"]
+    assert GROUPS["dropout"] == ["none", "p0.5"]
+    assert set(GROUPS) >= {"data", "activation", "pooling", "dropout", "optimizer", "augmentation", "head", "trainer"}
+
+
+@pytest.mark.parametrize("group,option", [(g, o) for g, opts in GROUPS.items() for o in opts])
+def test_every_option_composes_and_trains_a_step(group, option):
+    cfg = composed(f"{group}={option}")
+    validate(cfg)
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    size = 32 if cfg.data.input == "lecun32" else 28
+    x, y = torch.randn(8, 1, size, size), torch.arange(8) % 10
+    scores = model(x)
+    assert scores.shape == (8, 10)
+    loss = model.loss(scores, y)
+    assert torch.isfinite(loss)
+    opt = OPTIMIZERS[cfg.optimizer.name](model.parameters(), lr=cfg.optimizer.lr,
+                                         momentum=cfg.optimizer.momentum, weight_decay=0.0)
+    before = [p.detach().clone() for p in model.parameters()]
+    loss.backward()
+    opt.step()
+    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters())), "no parameter moved"
+
+
+def test_modern_lenet_layer_shapes_and_parameters():
+    model = LeNet5()
+    table = parameter_table(model)
+    # 1*6*25+6, 6*16*25+16, 400*120+120, 120*84+84, 84*10+10
+    assert table == {"C1": 156, "S2": 0, "C3": 2416, "S4": 0, "C5": 48120, "F6": 10164, "output": 850,
+                     "total": 61706}
+    assert model.features(torch.zeros(2, 1, 28, 28)).shape == (2, 400)
+
+
+def test_dropout_is_after_the_two_hidden_linear_layers():
+    cfg = composed("dropout=p0.5", "dropout.p=0.3")
+    model = build_model(cfg)
+    drops = [name for name, m in model.named_modules() if isinstance(m, torch.nn.Dropout)]
+    assert drops == ["classifier.C5_drop", "classifier.F6_drop"]
+    assert model.classifier.C5_drop.p == 0.3
+
+
+def test_scaled_tanh_maps_one_to_one():
+    f = ScaledTanh()
+    assert f(torch.tensor([1.0, -1.0])).tolist() == pytest.approx([1.0, -1.0], abs=1e-4)
+    assert f(torch.tensor(0.5)).item() == pytest.approx(1.7159 * math.tanh(1 / 3))
+
+
+def test_lecun1998_preset_has_the_papers_parameter_counts():
+    cfg = composed("model=lecun1998")
+    assert (cfg.activation.name, cfg.pooling.name, cfg.head.name, cfg.data.input) == \
+        ("scaled_tanh", "subsample", "rbf", "lecun32")
+    table = parameter_table(build_model(cfg))
+    assert table == {"C1": 156, "S2": 12, "C3": 1516, "S4": 32, "C5": 48120, "F6": 10164, "output": 0,
+                     "total": 60000}
+
+
+def test_c3_mask_stays_zero_through_training():
+    conv = MaskedConv2d(6, 16, 5, mask=LeNet5(c3="lecun").features.C3.mask.view(16, 6))
+    assert int(conv.mask.sum()) == 60
+    opt = torch.optim.Adam(conv.parameters(), lr=0.1, weight_decay=0.01)
+    for _ in range(3):
+        conv(torch.randn(4, 6, 14, 14)).pow(2).mean().backward()
+        opt.step()
+        opt.zero_grad()
+    unconnected = conv.weight[(conv.mask.expand_as(conv.weight) == 0)]
+    assert unconnected.abs().max().item() == 0.0
+    assert conv.weight[(conv.mask.expand_as(conv.weight) == 1)].abs().min().item() > 0
+
+
+def test_subsampling_has_two_parameters_per_channel_and_mixes_no_channels():
+    layer = Subsampling(6)
+    assert sum(p.numel() for p in layer.parameters()) == 12
+    with torch.no_grad():
+        layer.weight.copy_(torch.arange(1.0, 7.0))
+        layer.bias.fill_(0.5)
+    x = torch.zeros(1, 6, 4, 4)
+    x[0, 2] = 1.0  # only channel 2 has input
+    out = layer(x)
+    assert out.shape == (1, 6, 2, 2)
+    assert torch.allclose(out[0, 2], torch.full((2, 2), 4.0 * 3 + 0.5))  # sum of 4 ones x coef 3 + bias
+    others = torch.cat([out[0, :2], out[0, 3:]])
+    assert torch.allclose(others, torch.full_like(others, 0.5))
+
+
+def test_rbf_map_loss_equals_the_papers_formula_and_stays_finite():
+    head = RBFHead(84, 10, templates="hadamard", j=0.5)
+    x = torch.randn(5, 84) * 0.1
+    y = torch.tensor([0, 3, 5, 7, 9])
+    scores = head(x)
+    dist = ((x[:, None, :] - head.templates[None]) ** 2).sum(-1)
+    assert torch.allclose(-scores, dist, atol=1e-4)
+    direct = (dist[torch.arange(5), y] + torch.log(math.exp(-0.5) + torch.exp(-dist).sum(1))).mean()
+    assert head.loss(scores, y).item() == pytest.approx(direct.item(), rel=1e-5)
+    huge = head(torch.full((2, 84), 40.0))  # distances ~ 130,000: exp(-y) underflows
+    assert torch.isfinite(head.loss(huge, torch.tensor([1, 2])))
+    assert (head(head.templates).argmax(1) == torch.arange(10)).all()
+
+
+def test_codebooks_shapes_and_distances():
+    digits, hadamard = digit_codebook(), hadamard_codebook()
+    assert digits.shape == hadamard.shape == (10, 84)
+    assert set(digits.unique().tolist()) == {-1.0, 1.0}
+    assert min_hamming_distance(digits) == 12
+    pairwise = (hadamard[:, None] != hadamard[None]).sum(-1)
+    assert (pairwise + 42 * torch.eye(10, dtype=torch.long) == 42).all()
+    assert torch.equal(random_codebook(seed=3), random_codebook(seed=3))
+    # The paper's bitmap of 1 (rows 0-1 read "...##.." / "..###..").
+    assert digits[1, :14].tolist() == [-1, -1, -1, 1, 1, -1, -1, -1, -1, 1, 1, 1, -1, -1]
+
+
+def test_module_schedule_cosine_reaches_zero():
+    from lenet_ablate.module import SCHEDULES
+    assert SCHEDULES["cosine"](0, 10, 3) == 1.0
+    assert SCHEDULES["cosine"](30, 10, 3) == pytest.approx(0.0)
+    assert [SCHEDULES["lecun1998"](e * 10, 10, 20) for e in (0, 2, 5, 8, 12)] == [1.0, 0.4, 0.2, 0.1, 0.02]
+    assert isinstance(LeNetModule(LeNet5(), {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0,
+                                              "schedule": "none"}, 1).model, LeNet5)
