@@ -34,7 +34,7 @@ def _quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*GPU available but not used.*")
-    warnings.filterwarnings("ignore", ".*_pytree.*")
+    warnings.filterwarnings("ignore", ".*isinstance.treespec.*")
 
 
 def _parallel_settings(hc: Any) -> tuple[int | None, Any]:

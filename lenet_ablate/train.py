@@ -20,7 +20,7 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import DictConfig, OmegaConf
 
 import lenet_ablate
-from lenet_ablate.data import TensorDataModule
+from lenet_ablate.data import DataError, TensorDataModule
 from lenet_ablate.model import build_model, parameter_table
 from lenet_ablate.module import DivergedError, LeNetModule, evaluate
 from lenet_ablate.records import SUMMARY, git_info, read_json, write_json
@@ -120,6 +120,9 @@ def run_job(cfg: DictConfig, job_dir: Path, quiet: bool = False, threads: int | 
         summary["status"] = "completed"
     except DivergedError as exc:
         summary.update(status="diverged", error=str(exc))
+    except DataError as exc:  # the user's to fix, the same for every job: stop (the CLI prints it)
+        summary.update(status="failed", error=str(exc))
+        raise
     except (Interrupted, KeyboardInterrupt):
         summary.update(status="interrupted", error="stopped by the user (Ctrl-C)")
         raise Interrupted() from None
@@ -157,7 +160,7 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
         max_epochs=cfg.trainer.max_epochs, deterministic=cfg.trainer.deterministic, logger=logger,
         callbacks=[checkpoint, *([EpochLine(label)] if quiet else [])], plugins=[AtomicCheckpointIO()],
         enable_progress_bar=not quiet, enable_model_summary=False, num_sanity_val_steps=0,
-        log_every_n_steps=50, default_root_dir=str(job_dir),
+        log_every_n_steps=1, default_root_dir=str(job_dir),
     )
     log.info("%s: %d trainable parameters (%s)", label, params["total"],
              ", ".join(f"{k} {v}" for k, v in params.items() if k != "total"))

@@ -1,0 +1,115 @@
+"""The five experiments as sweeps: job sets, skip-completed, failure isolation, restart after a kill,
+and the parallel / cluster launchers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+from conftest import ROOT, data_overrides, run_cli
+from lenet_ablate.cli import config_dir
+
+
+def statuses(sweep: Path) -> dict[str, str]:
+    return {p.parent.name: json.loads(p.read_text())["status"] for p in sweep.glob("*/summary.json")}
+
+
+def test_experiments_expand_to_levels_times_seeds_and_rerun_trains_nothing(tmp_path, tiny_data):
+    common = [*data_overrides(*tiny_data), "trainer.max_epochs=1", f"study_dir={tmp_path}"]
+    proc = run_cli(["experiment=activation", "seeds=2", *common], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(statuses(tmp_path / "activation")) == [
+        f"{a}-seed{s}" for a in ("relu", "sigmoid", "tanh") for s in (0, 1)]
+    proc = run_cli(["experiment=all", "seeds=1", *common], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = statuses(tmp_path / "all")
+    # 5 experiments with 3+2+3+2+2 levels share one baseline: 8 distinct configurations.
+    assert sorted(jobs) == sorted(f"{k}-seed0" for k in (
+        "relu-max-sgd-drop0.0-standard", "tanh-max-sgd-drop0.0-standard", "sigmoid-max-sgd-drop0.0-standard",
+        "relu-avg-sgd-drop0.0-standard", "relu-max-rmsprop-drop0.0-standard", "relu-max-adam-drop0.0-standard",
+        "relu-max-sgd-drop0.5-standard", "relu-max-sgd-drop0.0-none"))
+    assert set(jobs.values()) == {"completed"}
+    mtimes = {p: p.stat().st_mtime for p in (tmp_path / "all").rglob("events.out.tfevents*")}
+    again = run_cli(["experiment=all", "seeds=1", *common], tmp_path)
+    assert "sweep: 0 completed, 0 diverged, 0 failed, 8 skipped" in again.stdout, again.stdout[-2000:]
+    assert {p: p.stat().st_mtime for p in (tmp_path / "all").rglob("events.out.tfevents*")} == mtimes
+    forced = run_cli(["experiment=activation", "seeds=1", "force=true", *common], tmp_path)
+    assert "sweep: 3 completed, 0 diverged, 0 failed, 0 skipped" in forced.stdout, forced.stdout[-2000:]
+
+
+def test_factorial_expands_to_72_configurations():
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose("config", overrides=["experiment=factorial", "seeds=2"], return_hydra_config=True)
+    params = cfg.hydra.sweeper.params
+    parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])
+    sizes = [len(list(o.sweep_iterator())) for o in parsed]
+    assert sorted(sizes) == [2, 2, 2, 2, 3, 3]  # seeds=2 included
+    assert cfg.hydra.mode.name == "MULTIRUN"
+
+
+def test_diverged_and_failed_jobs_are_isolated(tmp_path, tiny_data):
+    if torch.cuda.is_available():
+        pytest.skip("uses a GPU request that fails only on a machine without one")
+    sweep = tmp_path / "s"
+    proc = run_cli(["-m", "optimizer.lr=0.05,1e30", "trainer.accelerator=cpu,gpu", *data_overrides(*tiny_data),
+                    "trainer.max_epochs=2", f"hydra.sweep.dir={sweep}"], tmp_path)
+    assert "sweep: 1 completed, 1 diverged, 2 failed, 0 skipped" in proc.stdout, proc.stdout[-2000:]
+    assert proc.returncode == 1  # some job failed
+    by_lr = {}
+    for p in sweep.glob("*/summary.json"):
+        s = json.loads(p.read_text())
+        by_lr[(s["config"]["optimizer"]["lr"], s["config"]["trainer"]["accelerator"])] = s
+    assert by_lr[(1e30, "cpu")]["status"] == "diverged" and "non-finite" in by_lr[(1e30, "cpu")]["error"]
+    assert by_lr[(1e30, "cpu")].get("epochs") is None  # stopped in the first epoch, not trained to the end
+    assert by_lr[(0.05, "cpu")]["status"] == "completed"
+    assert by_lr[(0.05, "gpu")]["status"] == "failed" and by_lr[(0.05, "gpu")]["error"]
+
+
+def test_killed_sweep_restarts_only_missing_jobs(tmp_path, tiny_data):
+    common = [*data_overrides(*tiny_data), "trainer.max_epochs=4", f"study_dir={tmp_path}", "seeds=1"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "lenet_ablate", "experiment=activation", *common], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    sweep = tmp_path / "activation"
+    deadline = time.time() + 300
+    while time.time() < deadline:  # kill in the middle of the second job
+        st = statuses(sweep) if sweep.exists() else {}
+        if list(st.values()).count("completed") == 1 and "running" in st.values():
+            time.sleep(0.5)
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = statuses(sweep)
+    assert list(before.values()).count("completed") == 1 and "running" in before.values(), before
+    done = next(k for k, v in before.items() if v == "completed")
+    again = run_cli(["experiment=activation", *common], tmp_path)
+    assert "sweep: 2 completed, 0 diverged, 0 failed, 1 skipped" in again.stdout, again.stdout[-2000:]
+    after = statuses(sweep)
+    assert set(after.values()) == {"completed"} and len(after) == 3
+    for job in after:  # one clean run per folder: 4 epochs of val/acc, from one attempt
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+        acc = EventAccumulator(str(sweep / job / "tb"), size_guidance={"scalars": 0})
+        acc.Reload()
+        assert [e.step for e in acc.Scalars("val/acc")] == [0, 1, 2, 3], job
+    assert json.loads((sweep / done / "summary.json").read_text())["action"] == "skipped"
+
+
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_slurm", "submitit_local"])
+def test_parallel_and_cluster_launchers_compose(launcher):
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose("config", overrides=[f"hydra/launcher={launcher}", "experiment=activation"],
+                      return_hydra_config=True)
+    assert launcher.split("_")[0] in cfg.hydra.launcher._target_.lower()
