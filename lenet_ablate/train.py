@@ -75,6 +75,20 @@ class EpochLine(Callback):
                  m.get("train/acc", float("nan")), m.get("val/loss", float("nan")), m.get("val/acc", float("nan")))
 
 
+class EpochTimer(Callback):
+    """Wall time of each training epoch, validation included (for summaries and the benchmark)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self._start = 0.0
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.times.append(round(time.perf_counter() - self._start, 3))
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Checkpoints written to a temporary name and renamed, so a kill never leaves half a file."""
 
@@ -155,10 +169,11 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
     checkpoint = ModelCheckpoint(dirpath=job_dir / "checkpoints", filename="best", monitor="val/acc",
                                  mode="max", save_top_k=1)
     label = cfg.get("run_key") or job_dir.name
+    timer = EpochTimer()
     trainer = L.Trainer(
         accelerator=cfg.trainer.accelerator, devices=devices or cfg.trainer.devices,
         max_epochs=cfg.trainer.max_epochs, deterministic=cfg.trainer.deterministic, logger=logger,
-        callbacks=[checkpoint, *([EpochLine(label)] if quiet else [])], plugins=[AtomicCheckpointIO()],
+        callbacks=[checkpoint, timer, *([EpochLine(label)] if quiet else [])], plugins=[AtomicCheckpointIO()],
         enable_progress_bar=not quiet, enable_model_summary=False, num_sanity_val_steps=0,
         log_every_n_steps=1, default_root_dir=str(job_dir),
     )
@@ -191,6 +206,7 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
                "seed": cfg.seed, "c3": cfg.model.c3, "init": cfg.model.init, "input": cfg.data.input}
     logger.log_hyperparams(hparams, {f"hparams/{k}": v for k, v in metrics.items()})
     logger.finalize("success")
-    return {"metrics": metrics, "epochs": epochs, "best_epoch": best_epoch, "parameters": params,
+    return {"metrics": metrics, "epochs": epochs, "best_epoch": best_epoch, "epoch_times_s": timer.times,
+            "parameters": params,
             "per_class_test_acc": per_class, "confusion_matrix": confusion,
             "checkpoint": checkpoint.best_model_path}

@@ -1,0 +1,190 @@
+"""`make bench`: lenet_ablate's training path against the conventional pipeline, in one run.
+
+(a) conventional: torchvision FashionMNIST with ToTensor/Normalize (and RandomCrop(28, padding=2) +
+    RandomHorizontalFlip when augmenting) per image, DataLoader batch 64, Lightning Trainer with a
+    TensorBoard logger; same LeNet-5, same optimizer, same number of images.
+(b) lenet_ablate: its real CLI (`python -m lenet_ablate ...`) with its defaults.
+Both without and with augmentation, interleaved a, b, a, b. Prints seconds per epoch (median after a
+warm-up epoch), images/s, test accuracy after the same epochs, the speed-up b/a, and the fraction of
+the arithmetic floor (FLOPs per epoch / measured matmul peak); writes everything to a JSON file.
+
+python bench/bench.py [--epochs 3] [--out bench/results.json] [--data-root DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lenet_ablate.data import SPLIT_FILES, find_files  # noqa: E402
+from lenet_ablate.model import LeNet5  # noqa: E402
+from lenet_ablate.records import write_json  # noqa: E402
+
+OPTIMIZER = {"lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4}
+
+
+def matmul_peak_gflops(threads: int, n: int = 1024, repeats: int = 10) -> float:
+    """Measured fp32 matrix-multiply throughput of this machine (GFLOP/s)."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def train_flops_per_image() -> float:
+    """FLOPs of one forward + backward pass of the modern LeNet-5, per image."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = LeNet5()
+    x = torch.randn(64, 1, 28, 28)
+    with FlopCounterMode(display=False) as counter:
+        model.loss(model(x), torch.zeros(64, dtype=torch.long)).backward()
+    return counter.get_total_flops() / 64
+
+
+def torchvision_root(files: dict[str, Path]) -> Path:
+    """A temporary torchvision layout (FashionMNIST/raw, decompressed: what FashionMNIST(download=False)
+    reads) of the same files."""
+    root = Path(tempfile.mkdtemp(prefix="bench_tv_"))
+    raw = root / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for key, path in files.items():
+        (raw / SPLIT_FILES[key].removesuffix(".gz")).write_bytes(gzip.decompress(path.read_bytes()))
+    return root
+
+
+def conventional(root: Path, epochs: int, augment: bool, threads: int) -> dict:
+    """The pipeline a user would write first: per-image transforms, DataLoader, Lightning Trainer."""
+    import lightning as L
+    from lightning.pytorch.loggers import TensorBoardLogger
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    from lenet_ablate.train import EpochTimer
+
+    torch.set_num_threads(threads)
+    L.seed_everything(0, verbose=False)
+    norm = [transforms.ToTensor(), transforms.Normalize((0.2860,), (0.3530,))]
+    aug = [transforms.RandomCrop(28, padding=2), transforms.RandomHorizontalFlip()] if augment else []
+    train = datasets.FashionMNIST(str(root), train=True, transform=transforms.Compose(aug + norm))
+    test = datasets.FashionMNIST(str(root), train=False, transform=transforms.Compose(norm))
+
+    class Plain(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = LeNet5()
+
+        def training_step(self, batch, _):
+            x, y = batch
+            loss = torch.nn.functional.cross_entropy(self.model(x), y)
+            self.log("train/loss", loss)
+            return loss
+
+        def test_step(self, batch, _):
+            x, y = batch
+            self.log("test/acc", (self.model(x).argmax(1) == y).float().mean())
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), **OPTIMIZER)
+
+    timer = EpochTimer()
+    log_dir = Path(tempfile.mkdtemp(prefix="bench_tb_"))
+    trainer = L.Trainer(accelerator="cpu", max_epochs=epochs, logger=TensorBoardLogger(str(log_dir)),
+                        callbacks=[timer], enable_progress_bar=False, enable_model_summary=False,
+                        enable_checkpointing=False)
+    module = Plain()
+    trainer.fit(module, DataLoader(train, batch_size=64, shuffle=True))
+    result = trainer.test(module, DataLoader(test, batch_size=1000), verbose=False)
+    shutil.rmtree(log_dir, ignore_errors=True)
+    return {"epoch_times_s": timer.times, "test_acc": float(result[0]["test/acc"]), "images": len(train)}
+
+
+def ours(files: dict[str, Path], epochs: int, augment: bool, md5: dict[str, str] | None) -> dict:
+    """lenet_ablate's own path, through its real CLI, in a fresh process."""
+    out = Path(tempfile.mkdtemp(prefix="bench_ours_"))
+    args = [sys.executable, "-m", "lenet_ablate", f"trainer.max_epochs={epochs}",
+            f"augmentation={'standard' if augment else 'none'}", f"hydra.run.dir={out}",
+            f"data.root={files['train_images'].parent}", "hydra/job_logging=disabled"]
+    if md5:
+        args.append("data.md5={" + ",".join(f"{k}:[{v}]" for k, v in md5.items()) + "}")
+        args.append("data.val_size=100")
+    proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
+    summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").is_file() else {}
+    shutil.rmtree(out, ignore_errors=True)
+    if summary.get("status") != "completed":
+        raise RuntimeError(f"lenet_ablate run failed: {proc.stderr[-2000:]}")
+    return {"epoch_times_s": summary["epoch_times_s"], "test_acc": summary["metrics"]["test_acc"],
+            "val_size": summary["config"]["data"]["val_size"]}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the benchmark and return (and write) its results."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--epochs", type=int, default=3, help="epochs per pipeline; the first is warm-up")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    p.add_argument("--data-root", default=None, help="folder with the Fashion-MNIST idx .gz files")
+    p.add_argument("--md5-json", default=None, help="MD5 sums by split key, for data of one's own (smoke test)")
+    args = p.parse_args(argv)
+    threads = torch.get_num_threads()
+    md5 = json.loads(args.md5_json) if args.md5_json else None
+    files = find_files("fashion_mnist", args.data_root, md5=md5)
+    tv_root = torchvision_root(files)
+    results: dict = {"machine": {"cpu_count": os.cpu_count(), "threads": threads, "torch": torch.__version__,
+                                 "python": platform.python_version(), "processor": platform.processor()},
+                     "epochs": args.epochs, "runs": {}}
+    try:
+        for augment in (False, True):
+            tag = "augment" if augment else "plain"
+            results["runs"][f"conventional_{tag}"] = conventional(tv_root, args.epochs, augment, threads)
+            mine = ours(files, args.epochs, augment, md5)
+            # The conventional loop trains on all training images, ours on those minus the validation split.
+            mine["images"] = results["runs"][f"conventional_{tag}"]["images"] - mine.pop("val_size")
+            results["runs"][f"lenet_ablate_{tag}"] = mine
+    finally:
+        shutil.rmtree(tv_root, ignore_errors=True)
+    flops = train_flops_per_image()
+    peak = matmul_peak_gflops(threads)
+    print(f"\nLeNet-5 training: {flops / 1e6:.2f} MFLOP/image; fp32 matmul peak {peak:.0f} GFLOP/s "
+          f"({threads} threads)")
+    print(f"{'pipeline':28s} {'s/epoch':>8s} {'img/s':>9s} {'test acc':>9s} {'floor %':>8s}")
+    for name, r in results["runs"].items():
+        times = r["epoch_times_s"][1:] or r["epoch_times_s"]
+        r["s_per_epoch"] = statistics.median(times)
+        r["images_per_s"] = r["images"] / r["s_per_epoch"]
+        r["floor_fraction"] = flops * r["images"] / (peak * 1e9) / r["s_per_epoch"]
+        print(f"{name:28s} {r['s_per_epoch']:8.2f} {r['images_per_s']:9.0f} {r['test_acc']:9.4f} "
+              f"{100 * r['floor_fraction']:7.1f}%")
+    results["flops_per_image"] = flops
+    results["matmul_peak_gflops"] = peak
+    for tag in ("plain", "augment"):
+        runs = results["runs"]
+        ratio = runs[f"lenet_ablate_{tag}"]["images_per_s"] / runs[f"conventional_{tag}"]["images_per_s"]
+        results[f"speedup_{tag}"] = ratio
+        print(f"speed-up lenet_ablate vs conventional ({tag}, images/s): {ratio:.1f}x")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(args.out, results)
+    print(f"results: {args.out}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
