@@ -31,7 +31,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lenet_ablate.data import SPLIT_FILES, find_files  # noqa: E402
+from lenet_ablate.files import SPLIT_FILES, find_files  # noqa: E402
 from lenet_ablate.model import LeNet5  # noqa: E402
 from lenet_ablate.records import write_json  # noqa: E402
 

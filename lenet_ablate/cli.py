@@ -17,7 +17,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from lenet_ablate.config import ConfigError, validate
-from lenet_ablate.data import DataError
+from lenet_ablate.files import DataError
 from lenet_ablate.records import SUMMARY, read_json
 
 
@@ -72,8 +72,28 @@ def format_line(s: dict[str, Any]) -> str:
             f"epochs {s.get('epochs', '-')} | {s.get('wall_time_s', 0):.1f}s | logs: {s['job_dir']}{extra}")
 
 
+def check_output_dirs(argv: list[str]) -> None:
+    """Stop early, with a short error, when hydra.run.dir / hydra.sweep.dir cannot be created."""
+    for arg in argv:
+        key, _, value = arg.partition("=")
+        if key.lstrip("+") not in ("hydra.run.dir", "hydra.sweep.dir") or not value:
+            continue
+        existing = Path(value).absolute()
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            fail(f"{key}={value}: cannot create the output folder ({existing} is "
+                 f"{'not a folder' if not existing.is_dir() else 'not writable'}).")
+
+
+def main() -> None:
+    """Entry point: `python -m lenet_ablate [overrides]` (see --help)."""
+    check_output_dirs(sys.argv[1:])
+    _task()
+
+
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
-def main(cfg: DictConfig) -> None:
+def _task(cfg: DictConfig) -> None:
     """Train one configuration (one Hydra job) and print its one-line summary."""
     from lenet_ablate.train import Interrupted, run_job  # heavy imports after Hydra parsed the command line
 
@@ -89,6 +109,8 @@ def main(cfg: DictConfig) -> None:
         summary = run_job(cfg, Path(hc.runtime.output_dir), quiet=multirun, threads=threads, devices=devices)
     except DataError as exc:
         fail(str(exc))
+    except OSError as exc:  # disk full, folder removed or made read-only under us
+        fail(f"cannot write the run's files under {hc.runtime.output_dir}: {exc}")
     except Interrupted:
         print("lenet_ablate: interrupted; summary says 'interrupted', TensorBoard logs flushed.", file=sys.stderr)
         sys.exit(130)
@@ -103,10 +125,7 @@ class SweepSummary(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         self.started = time.time()
-        try:
-            validate(config)
-        except ConfigError as exc:
-            fail(str(exc))
+        validate_sweep(config)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         counts = count_jobs(Path(config.hydra.sweep.dir), since=self.started)
@@ -114,6 +133,38 @@ class SweepSummary(Callback):
               flush=True)
         if counts["failed"]:
             sys.exit(1)
+
+
+def sweep_axes(task_overrides: list[str], sweeper_params: dict[str, str]) -> tuple[list[str], list[list[str]]]:
+    """Split a sweep into its fixed overrides and, per swept key, its "key=value" strings."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    lines = list(task_overrides) + [f"{k}={v}" for k, v in sweeper_params.items()]
+    fixed, axes = [], []
+    for override in OverridesParser.create().parse_overrides(lines):
+        key = override.get_key_element()
+        if override.is_sweep_override():
+            axes.append([f"{key}={v}" for v in override.sweep_string_iterator()])
+        else:
+            fixed.append(override.input_line)
+    return fixed, axes
+
+
+def validate_sweep(config: DictConfig) -> None:
+    """Compose and validate every job of a multirun before the first one trains."""
+    import itertools
+
+    from hydra import compose
+    from omegaconf import OmegaConf
+
+    params = config.hydra.sweeper.params
+    params = OmegaConf.to_container(params, resolve=True) if params is not None else {}
+    fixed, axes = sweep_axes(list(config.hydra.overrides.task), params)
+    for combo in itertools.product(*axes):
+        try:
+            validate(compose(config_name=config.hydra.job.config_name, overrides=[*fixed, *combo]))
+        except ConfigError as exc:
+            fail(f"{exc} (job {' '.join(combo)})")
 
 
 def count_jobs(sweep_dir: Path, since: float = 0.0) -> dict[str, int]:

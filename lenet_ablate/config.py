@@ -8,9 +8,9 @@ from typing import Any, Optional
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from lenet_ablate.data import DATASETS
+from lenet_ablate.files import DATASETS
 from lenet_ablate.model import ACTIVATIONS, C3_LAYERS, HEADS, INITS, POOLINGS
-from lenet_ablate.module import OPTIMIZERS, SCHEDULES
+from lenet_ablate.optim import OPTIMIZERS, SCHEDULES
 from lenet_ablate.templates import TEMPLATE_SETS
 
 

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 
-from lenet_ablate.data import DATASETS, DataError, find_files
+from lenet_ablate.files import DATASETS, DataError, find_files
 
 
 def main(argv: list[str] | None = None) -> int:

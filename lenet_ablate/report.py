@@ -11,7 +11,9 @@ import base64
 import html
 import io
 import itertools
+import shutil
 import sys
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,17 +55,17 @@ def find_sweeps(paths: list[Path]) -> list[Path]:
 
 def _swept_axes(sweep: Path) -> list[list[str]]:
     """For each key the sweep varied (command-line sweeps and sweeper params): its "key=value" strings."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
     from omegaconf import OmegaConf
+
+    from lenet_ablate.cli import sweep_axes
 
     try:
         cfg = OmegaConf.load(sweep / "multirun.yaml")
-        lines = list(cfg.hydra.overrides.task)
-        lines += [f"{k}={v}" for k, v in (OmegaConf.to_container(cfg.hydra.sweeper.params, resolve=True) or {}).items()]
-        parsed = OverridesParser.create().parse_overrides(lines)
-    except Exception:
+        params = cfg.hydra.sweeper.params
+        params = OmegaConf.to_container(params, resolve=True) if params is not None else {}
+        return sweep_axes(list(cfg.hydra.overrides.task), params)[1]
+    except Exception:  # an old or hand-edited multirun.yaml: then no "never started" rows
         return []
-    return [[f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] for o in parsed if o.is_sweep_override()]
 
 
 def _job_row(job: Path, sweep: Path) -> dict[str, Any]:
@@ -400,15 +402,21 @@ class Report:
         return "\n".join(parts + ["</body></html>"])
 
     def write(self, out_dir: Path, runs: pd.DataFrame) -> None:
-        """Write runs.csv, the figures, report.md and report.html atomically into out_dir."""
-        out_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out_dir / "runs.csv", runs.to_csv(index=False))
-        for name, png in self.figures.items():
-            tmp = out_dir / f".{name}.tmp"
-            tmp.write_bytes(png)
-            tmp.replace(out_dir / name)
-        atomic_write_text(out_dir / "report.md", self.markdown())
-        atomic_write_text(out_dir / "report.html", self.html())
+        """Write runs.csv, the figures, report.md and report.html into a fresh folder that then
+        replaces out_dir: a failure (disk full) leaves the previous report whole, never a partial one."""
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+        try:
+            atomic_write_text(tmp / "runs.csv", runs.to_csv(index=False))
+            for name, png in self.figures.items():
+                (tmp / name).write_bytes(png)
+            atomic_write_text(tmp / "report.md", self.markdown())
+            atomic_write_text(tmp / "report.html", self.html())
+            if out_dir.exists():
+                shutil.rmtree(out_dir)
+            tmp.rename(out_dir)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- the report

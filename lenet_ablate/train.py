@@ -20,7 +20,8 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import DictConfig, OmegaConf
 
 import lenet_ablate
-from lenet_ablate.data import DataError, TensorDataModule
+from lenet_ablate.data import TensorDataModule
+from lenet_ablate.files import DataError
 from lenet_ablate.model import build_model, parameter_table
 from lenet_ablate.module import DivergedError, LeNetModule, evaluate
 from lenet_ablate.records import SUMMARY, git_info, read_json, write_json
@@ -60,19 +61,6 @@ def config_hash(cfg: DictConfig) -> str:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-class EpochLine(Callback):
-    """One log line per epoch (used inside multiruns instead of a progress bar)."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        m = {k: float(v) for k, v in trainer.callback_metrics.items() if "/" in k}
-        log.info("%s epoch %d/%d  train loss %.4f acc %.4f  val loss %.4f acc %.4f", self.label,
-                 trainer.current_epoch + 1, trainer.max_epochs, m.get("train/loss", float("nan")),
-                 m.get("train/acc", float("nan")), m.get("val/loss", float("nan")), m.get("val/acc", float("nan")))
 
 
 class EpochTimer(Callback):
@@ -163,17 +151,18 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
     )
     model = build_model(cfg)
     params = parameter_table(model)
+    label = cfg.get("run_key") or job_dir.name
     module = LeNetModule(model, OmegaConf.to_container(cfg.optimizer), cfg.trainer.max_epochs,
-                         channels_last=cfg.trainer.channels_last)
+                         channels_last=cfg.trainer.channels_last,
+                         epoch_log=(lambda line: log.info("%s %s", label, line)) if quiet else None)
     logger = TensorBoardLogger(save_dir=str(job_dir), name="tb", version="", default_hp_metric=False)
     checkpoint = ModelCheckpoint(dirpath=job_dir / "checkpoints", filename="best", monitor="val/acc",
                                  mode="max", save_top_k=1)
-    label = cfg.get("run_key") or job_dir.name
     timer = EpochTimer()
     trainer = L.Trainer(
         accelerator=cfg.trainer.accelerator, devices=devices or cfg.trainer.devices,
         max_epochs=cfg.trainer.max_epochs, deterministic=cfg.trainer.deterministic, logger=logger,
-        callbacks=[checkpoint, timer, *([EpochLine(label)] if quiet else [])], plugins=[AtomicCheckpointIO()],
+        callbacks=[checkpoint, timer], plugins=[AtomicCheckpointIO()],
         enable_progress_bar=not quiet, enable_model_summary=False, num_sanity_val_steps=0,
         log_every_n_steps=1, default_root_dir=str(job_dir),
     )

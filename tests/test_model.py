@@ -12,7 +12,8 @@ from hydra import compose, initialize_config_dir
 from lenet_ablate.cli import config_dir
 from lenet_ablate.config import validate
 from lenet_ablate.model import LeNet5, MaskedConv2d, RBFHead, ScaledTanh, Subsampling, build_model, parameter_table
-from lenet_ablate.module import LeNetModule, OPTIMIZERS
+from lenet_ablate.module import LeNetModule
+from lenet_ablate.optim import OPTIMIZERS
 from lenet_ablate.templates import digit_codebook, hadamard_codebook, min_hamming_distance, random_codebook
 
 GROUPS = {name.name: sorted(p.stem for p in name.glob("*.yaml"))
@@ -139,7 +140,7 @@ def test_codebooks_shapes_and_distances():
 
 
 def test_module_schedule_cosine_reaches_zero():
-    from lenet_ablate.module import SCHEDULES
+    from lenet_ablate.optim import SCHEDULES
     assert SCHEDULES["cosine"](0, 10, 3) == 1.0
     assert SCHEDULES["cosine"](30, 10, 3) == pytest.approx(0.0)
     assert [SCHEDULES["lecun1998"](e * 10, 10, 20) for e in (0, 2, 5, 8, 12)] == [1.0, 0.4, 0.2, 0.1, 0.02]

@@ -1,0 +1,147 @@
+"""Bad input, broken writes, interruptions and reproducibility."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from conftest import ROOT, data_overrides, run_cli
+from lenet_ablate import records, report
+from lenet_ablate.cli import config_dir
+from lenet_ablate.config import ConfigError, validate
+
+
+def validated(*overrides: str):
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        return validate(compose("config", overrides=list(overrides)))
+
+
+@pytest.mark.parametrize("override,message", [
+    ("dropout.p=1.0", "dropout.p=1.0 is not allowed: must be in [0, 1)"),
+    ("dropout.p=-0.1", "dropout.p=-0.1 is not allowed"),
+    ("optimizer.lr=0", "optimizer.lr=0.0 is not allowed: must be > 0"),
+    ("optimizer.lr=abc", "optimizer.lr: Value 'abc' of type 'str' could not be converted to Float"),
+    ("optimizer.momentum=1.0", "optimizer.momentum=1.0 is not allowed: must be in [0, 1)"),
+    ("data.batch_size=0", "data.batch_size=0 is not allowed: must be in [1, 55000]"),
+    ("data.batch_size=55001", "data.batch_size=55001 is not allowed"),
+    ("trainer.max_epochs=0", "trainer.max_epochs=0 is not allowed: must be >= 1"),
+    ("data.val_size=0", "data.val_size=0 is not allowed: must be in [1, 59999]"),
+    ("data.val_size=60000", "data.val_size=60000 is not allowed"),
+    ("data.name=cifar", "data.name='cifar' is not allowed; allowed: fashion_mnist, mnist"),
+    ("seed=-1", "seed=-1 is not allowed: must be a non-negative integer"),
+    ("seed=1.5", "seed: Value '1.5' of type 'float' could not be converted to Integer"),
+    ("optimizer.schedule=linear", "optimizer.schedule='linear' is not allowed; allowed: none, cosine, lecun1998"),
+])
+def test_bad_values_name_key_value_and_rule(override, message):
+    with pytest.raises(ConfigError) as err:
+        validated(override)
+    assert message in str(err.value)
+
+
+def test_rbf_template_errors():
+    with pytest.raises(ConfigError, match="head.templates='gray' is not allowed; allowed: auto, digits, hadamard"):
+        validated("head=rbf", "head.templates=gray")
+    from lenet_ablate.templates import codebook
+    with pytest.raises(ValueError, match="template set 'digits' has 10 codes, the data has 5 classes"):
+        codebook("digits", num_classes=5)
+
+
+@pytest.mark.parametrize("args,rc,expected", [
+    (["activation=swish"], 1, "Could not find 'activation/swish'"),
+    (["trainer.max_epoch=3"], 1, "Key 'max_epoch' is not in struct"),
+    (["optimizer.lr=-1"], 2, "optimizer.lr=-1.0 is not allowed: must be > 0"),
+    (["-m", "dropout.p=0.2,1.5"], 2, "dropout.p=1.5 is not allowed"),
+])
+def test_cli_config_errors_are_short_and_before_training(tmp_path, args, rc, expected):
+    proc = run_cli([*args, f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}"], tmp_path)
+    assert proc.returncode == rc, proc.stderr
+    assert expected in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) <= 15
+    assert not list(tmp_path.rglob("summary.json")) and not list(tmp_path.rglob("events.out.tfevents*"))
+
+
+def test_unwritable_output_folder(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    proc = run_cli([f"hydra.run.dir={blocker / 'run'}"], tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "cannot create the output folder" in proc.stderr and "not a folder" in proc.stderr
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
+    target = tmp_path / "summary.json"
+    records.write_json(target, {"status": "completed"})
+
+    def full_disk(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError):
+        records.write_json(target, {"status": "running", "pad": "x" * 10000})
+    assert json.loads(target.read_text()) == {"status": "completed"}
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]  # no temporary left behind
+
+
+def test_report_on_a_full_disk_presents_no_partial_report(tmp_path, monkeypatch, capsys):
+    sweep = tmp_path / "multirun" / "s"
+    (sweep / "job" / ".hydra").mkdir(parents=True)
+    (sweep / "multirun.yaml").write_text("hydra: {overrides: {task: []}, sweeper: {params: null}}\n")
+    records.write_json(sweep / "job" / "summary.json", {"status": "failed", "error": "boom", "factors": {}})
+    out = tmp_path / "reports"
+
+    def full_disk(path, text):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(report, "atomic_write_text", full_disk)
+    assert report.main([str(sweep), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and err.count("\n") == 1
+    assert not list(out.rglob("report.md")) and not list(out.rglob("*.png"))
+
+
+def test_ctrl_c_stops_records_interrupted_and_flushes(tmp_path, tiny_data):
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "lenet_ablate", *data_overrides(*tiny_data),
+                             "trainer.max_epochs=500", f"hydra.run.dir={out}"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(out.glob("checkpoints/best.ckpt")):
+        time.sleep(0.1)
+    time.sleep(1.0)
+    sent = time.time()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert time.time() - sent < 10
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(out / "tb"), size_guidance={"scalars": 0})
+    acc.Reload()
+    assert len(acc.Scalars("val/acc")) >= 1  # what was logged before the interrupt is on disk
+
+
+def test_same_seed_gives_bit_identical_metrics(tmp_path, tiny_data):
+    results = []
+    for name in ("a", "b"):
+        proc = run_cli([*data_overrides(*tiny_data), "trainer.max_epochs=2", "dropout=p0.5",
+                        f"hydra.run.dir={tmp_path / name}"], tmp_path)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        results.append(json.loads((tmp_path / name / "summary.json").read_text()))
+    a, b = results
+    assert a["metrics"] == b["metrics"]  # exact float equality
+    assert a["confusion_matrix"] == b["confusion_matrix"]
+    assert a["config_hash"] == b["config_hash"] and a["config"] == b["config"]
+    assert a["git"] == b["git"] and a["version"] == b["version"]
