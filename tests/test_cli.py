@@ -75,3 +75,14 @@ def test_missing_data_is_a_short_error(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "not found" in proc.stderr and "nowhere" in proc.stderr and "make data" in proc.stderr
+
+
+def test_lecun1998_preset_trains_better_than_chance(tmp_path, tiny_data):
+    out = tmp_path / "lecun"
+    proc = run_cli(["model=lecun1998", *data_overrides(*tiny_data), "trainer.max_epochs=3", f"hydra.run.dir={out}"],
+                   tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["parameters"]["total"] == 60000
+    assert summary["factors"]["head"] == "rbf" and summary["config"]["data"]["input"] == "lecun32"
+    assert summary["metrics"]["test_acc"] > 0.3, summary["metrics"]  # chance is 0.1
