@@ -90,9 +90,6 @@ class TensorDataModule(L.LightningDataModule):
         self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self.background = 0.0
 
-    def prepare_data(self) -> None:
-        find_files(self.name, self.root, self.md5)
-
     def load(self, device: torch.device | str = "cpu") -> None:
         """Read, split and convert the data once, onto `device`."""
         if self.splits:
@@ -117,10 +114,6 @@ class TensorDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         device = self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
         self.load(device)
-
-    @property
-    def num_classes(self) -> int:
-        return int(self.splits["train"][1].max().item()) + 1 if self.splits else 10
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         return augment_batch(x, self.shift, self.flip, self.background, self.generator)
