@@ -26,7 +26,8 @@ from scipy import stats
 from lenet_ablate.records import SUMMARY, atomic_write_text, read_json
 
 FACTORS = ["activation", "pooling", "optimizer", "dropout", "augmentation"]
-CONFIG_COLUMNS = ["data", "model", "head", *FACTORS]
+# Outside the five factors, shown in a configuration's name only where they differ from these.
+OTHER_DEFAULTS = {"data": "fashion_mnist", "model": "lenet5", "head": "softmax"}
 SPLITS = ["train", "val", "test"]
 CLASS_NAMES = {
     "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -76,7 +77,7 @@ def _job_row(job: Path, sweep: Path) -> dict[str, Any]:
     status = s.get("status", "missing")
     row.update(status="missing" if status == "running" else status, **(s.get("factors") or {}),
                seed=s.get("seed"), epochs=s.get("epochs"), best_epoch=s.get("best_epoch"),
-               wall_time_s=s.get("wall_time_s"), config_hash=s.get("config_hash"),
+               wall_time_s=s.get("wall_time_s"), config_hash=s.get("config_hash"), config_id=s.get("config_id"),
                version=s.get("version"), git_commit=(s.get("git") or {}).get("commit"),
                git_dirty=(s.get("git") or {}).get("dirty"), error=s.get("error"))
     if status == "running":
@@ -150,8 +151,21 @@ def load_curves(job_dir: str) -> pd.DataFrame | None:
 # ----------------------------------------------------------------------------- statistics
 
 def config_key(row: pd.Series) -> str:
-    """A configuration's name in the tables: its five factor levels."""
-    return ", ".join(f"{f}={row[f]}" for f in FACTORS)
+    """A configuration's name in the tables: its five factor levels (and data/model/head if not default)."""
+    parts = [f"{f}={row[f]}" for f in FACTORS]
+    parts += [f"{c}={row[c]}" for c, default in OTHER_DEFAULTS.items() if c in row and row[c] not in (default, None)
+              and row[c] == row[c]]
+    return ", ".join(parts)
+
+
+def config_labels(done: pd.DataFrame) -> pd.Series:
+    """One label per configuration (all seeds of one config share it). Jobs that share factor levels
+    but differ elsewhere (lr, epochs, ...) have different config ids and get the id appended."""
+    names = done.apply(config_key, axis=1)
+    if "config_id" not in done or done["config_id"].isna().any():
+        return names  # summaries from before config ids: the factor levels are the configuration
+    ids_per_name = done.groupby(names)["config_id"].transform("nunique")
+    return names.where(ids_per_name == 1, names + " [" + done["config_id"].str[:6] + "]")
 
 
 def mean_ci(values: np.ndarray) -> tuple[float, float, float, float]:
@@ -192,7 +206,7 @@ def completed(df: pd.DataFrame) -> pd.DataFrame:
 def config_summary(done: pd.DataFrame) -> pd.DataFrame:
     """Mean and std over seeds of train/val/test accuracy per configuration, best val first."""
     rows = []
-    for key, g in done.groupby(done.apply(config_key, axis=1)):
+    for key, g in done.groupby(config_labels(done)):
         row = {"configuration": key, "n": len(g)}
         for split in SPLITS:
             row[f"{split}_acc"] = g[f"{split}_acc"].mean()
@@ -462,7 +476,7 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str]) -> Re
         rep.heading("Best and worst model (by mean validation accuracy)")
         rep.table(_fmt_config_rows(summary.iloc[[0, -1]]).assign(rank=["best", "worst"]))
         best, worst = summary.configuration.iloc[0], summary.configuration.iloc[-1]
-        keys = done.apply(config_key, axis=1)
+        keys = config_labels(done)
         for label, key in (("best", best), ("worst", worst)):
             jobs = done[keys == key]
             rep.figure(f"curves_{label}.png", curves_figure(jobs, f"{label}: {key}"),

@@ -51,10 +51,10 @@ def factors(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
-def config_hash(cfg: DictConfig) -> str:
-    """Hash of the resolved config minus bookkeeping keys: equal hash = same training."""
+def config_hash(cfg: DictConfig, ignore: tuple[str, ...] = ()) -> str:
+    """Hash of the resolved config minus bookkeeping keys (and `ignore`): equal hash = same training."""
     plain = OmegaConf.to_container(cfg, resolve=True)
-    for key in ("hydra", *_NOT_HASHED):
+    for key in ("hydra", *_NOT_HASHED, *ignore):
         plain.pop(key, None)
     return hashlib.sha256(json.dumps(plain, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -108,7 +108,9 @@ def run_job(cfg: DictConfig, job_dir: Path, quiet: bool = False, threads: int | 
     for stale in ("tb", "checkpoints"):
         shutil.rmtree(job_dir / stale, ignore_errors=True)
     summary: dict[str, Any] = {
-        "status": "running", "action": "trained", "config_hash": key, "factors": factors(cfg),
+        "status": "running", "action": "trained", "config_hash": key,
+        "config_id": config_hash(cfg, ignore=("seed",)),  # same for all seeds of one configuration
+        "factors": factors(cfg),
         "seed": cfg.seed, "run_key": cfg.get("run_key"), "started_at": _now(), "checked_at": _now(),
         "version": lenet_ablate.__version__, "git": git_info(),
         "config": OmegaConf.to_container(cfg, resolve=True),

@@ -98,3 +98,14 @@ def test_empty_folder_and_truncated_event_file(sweep, tmp_path):
     assert "Traceback" not in proc.stderr
     warnings = [line for line in proc.stdout.splitlines() if "truncated" in line]
     assert len(warnings) == 1 and events.name in warnings[0]
+
+
+def test_configurations_differing_outside_the_factors_are_kept_apart():
+    base = {"activation": "relu", "pooling": "max", "optimizer": "sgd", "dropout": "none", "augmentation": "standard",
+            "data": "fashion_mnist", "model": "lenet5", "head": "softmax"}
+    done = pd.DataFrame([{**base, "config_id": cid, "seed": s} for cid in ("aaaaaa11", "bbbbbb22") for s in (0, 1)])
+    labels = report.config_labels(done)
+    assert labels.nunique() == 2 and labels.str.endswith("[aaaaaa]").sum() == 2
+    rbf = pd.Series({**base, "head": "rbf"})
+    assert report.config_key(rbf).endswith("head=rbf")
+    assert report.config_labels(done.drop(columns="config_id")).nunique() == 1  # old summaries
