@@ -102,10 +102,6 @@ class Config:
     variant: Optional[str] = None
 
 
-# Sizes of the official training sets, to check batch and validation sizes before loading.
-TRAIN_SIZES = {"fashion_mnist": 60000, "mnist": 60000}
-
-
 def _choice(key: str, value: Any, allowed: dict | list) -> None:
     if value not in allowed:
         raise ConfigError(f"{key}={value!r} is not allowed; allowed: {', '.join(map(str, allowed))}")
@@ -144,7 +140,7 @@ def validate(cfg: DictConfig) -> DictConfig:
     _check(o.lr > 0, "optimizer.lr", o.lr, "must be > 0")
     _check(0.0 <= o.momentum < 1.0, "optimizer.momentum", o.momentum, "must be in [0, 1)")
     _check(o.weight_decay >= 0, "optimizer.weight_decay", o.weight_decay, "must be >= 0")
-    train_size = TRAIN_SIZES.get(d.name, 60000)
+    train_size = DATASETS[d.name].train_size  # checked before loading; data.py checks the real count
     _check(1 <= d.val_size < train_size, "data.val_size", d.val_size, f"must be in [1, {train_size - 1}]")
     _check(1 <= d.batch_size <= train_size - d.val_size, "data.batch_size", d.batch_size,
            f"must be in [1, {train_size - d.val_size}] (the training split)")

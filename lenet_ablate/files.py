@@ -32,6 +32,7 @@ class DatasetSpec:
     system_dirs: tuple[str, ...]               # distribution packages' locations
     md5: dict[str, tuple[str, ...]]            # file -> accepted sums of the .gz
     how_to_get: str
+    train_size: int = 60000                    # images in the official training file
 
 
 DATASETS: dict[str, DatasetSpec] = {
