@@ -81,6 +81,7 @@ class TrainerConfig:
     threads: Optional[int] = None
     deterministic: bool = True
     channels_last: bool = True
+    reuse_memory: bool = True
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import logging
@@ -30,7 +31,7 @@ from lenet_ablate.templates import min_hamming_distance
 log = logging.getLogger("lenet_ablate")
 
 # Keys that do not change what a job computes, left out of the config hash.
-_NOT_HASHED = ("force", "seeds", "study_dir", "variant")
+_NOT_HASHED = ("force", "seeds", "study_dir", "variant", "trainer.reuse_memory")
 
 
 class Interrupted(Exception):
@@ -55,7 +56,11 @@ def config_hash(cfg: DictConfig, ignore: tuple[str, ...] = ()) -> str:
     """Hash of the resolved config minus bookkeeping keys (and `ignore`): equal hash = same training."""
     plain = OmegaConf.to_container(cfg, resolve=True)
     for key in ("hydra", *_NOT_HASHED, *ignore):
-        plain.pop(key, None)
+        *parents, last = key.split(".")
+        node = plain
+        for part in parents:
+            node = node.get(part) or {}
+        node.pop(last, None)
     return hashlib.sha256(json.dumps(plain, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -139,8 +144,27 @@ def run_job(cfg: DictConfig, job_dir: Path, quiet: bool = False, threads: int | 
     return summary
 
 
+def reuse_freed_memory() -> bool:
+    """Ask glibc's malloc to keep freed memory for reuse instead of returning it to the OS.
+
+    PyTorch's CPU tensors are plain malloc blocks. By default glibc unmaps (or trims) large blocks
+    on free, so every training step faults its activation memory back in page by page: about
+    2,000 page faults per step at batch 128, a third of the step time measured here. Returns
+    False where there is no glibc (macOS, Windows, musl), which changes nothing else.
+    """
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    mmap_ok = mallopt(m_mmap_threshold, 1 << 30) or mallopt(m_mmap_threshold, 32 << 20)
+    return bool(mmap_ok and mallopt(m_trim_threshold, 2**31 - 1))
+
+
 def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, devices: Any) -> dict[str, Any]:
     L.seed_everything(cfg.seed, verbose=False)
+    if cfg.trainer.reuse_memory:
+        reuse_freed_memory()
     if threads or cfg.trainer.threads:
         torch.set_num_threads(int(threads or cfg.trainer.threads))
     aug = cfg.augmentation

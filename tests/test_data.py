@@ -106,6 +106,20 @@ def test_augmentation_shifts_and_flips_whole_batches():
     assert 20 < int(flipped.sum()) < 80  # about half, each image whole
 
 
+def test_shift_and_flip_together_keep_channels_aligned():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(40, 3, 12, 10)
+    out = augment_batch(x, 2, True, 0.5, g)
+    kinds = []
+    for i in range(40):  # one offset and one flip decision per image, shared by its channels
+        padded = torch.nn.functional.pad(x[i], (2, 2, 2, 2), value=0.5)
+        crops = [(f, padded[:, r:r + 12, c:c + 10]) for r in range(5) for c in range(5) for f in (False, True)]
+        match = [f for f, crop in crops if torch.equal(out[i], crop.flip(2) if f else crop)]
+        assert match, f"image {i} is not a shifted (and possibly flipped) crop of its input"
+        kinds.append(match[0])
+    assert 5 < sum(kinds) < 35
+
+
 def test_digits_are_never_flipped(tiny_data):
     folder, md5 = tiny_data
     dm = TensorDataModule(name="mnist", root=str(folder), md5=md5, val_size=100, hflip=False, shift=0, flip=True)

@@ -146,3 +146,24 @@ def test_module_schedule_cosine_reaches_zero():
     assert [SCHEDULES["lecun1998"](e * 10, 10, 20) for e in (0, 2, 5, 8, 12)] == [1.0, 0.4, 0.2, 0.1, 0.02]
     assert isinstance(LeNetModule(LeNet5(), {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0,
                                               "schedule": "none"}, 1).model, LeNet5)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "scaled_tanh"])
+def test_max_pooling_before_the_activation_changes_nothing(activation):
+    torch.manual_seed(0)
+    model = LeNet5(activation=activation, pooling="max")
+    f = model.features
+    assert list(f._modules)[:6] == ["C1", "S2", "C1_act", "C3", "S4", "C3_act"]
+    modern = torch.nn.Sequential(f.C1, f.C1_act, f.S2, f.C3, f.C3_act, f.S4, f.flatten)  # same weights
+    x = torch.randn(16, 1, 28, 28) * 3
+    grads = []
+    for features in (f, modern):
+        model.zero_grad()
+        out = model.head(model.classifier(features(x)))
+        out.square().sum().backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+        if features is f:
+            first = out.detach()
+    assert torch.equal(first, out.detach())
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
