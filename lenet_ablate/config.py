@@ -10,7 +10,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from lenet_ablate.files import DATASETS
 from lenet_ablate.model import ACTIVATIONS, C3_LAYERS, HEADS, INITS, POOLINGS
-from lenet_ablate.optim import OPTIMIZERS, SCHEDULES
+from lenet_ablate.optim import FUSED, OPTIMIZERS, SCHEDULES
 from lenet_ablate.templates import TEMPLATE_SETS
 
 
@@ -57,6 +57,7 @@ class OptimizerConfig:
     momentum: float = 0.9
     weight_decay: float = 0.0
     schedule: str = "cosine"
+    fused: bool = False
 
 
 @dataclass
@@ -141,6 +142,8 @@ def validate(cfg: DictConfig) -> DictConfig:
     _check(o.lr > 0, "optimizer.lr", o.lr, "must be > 0")
     _check(0.0 <= o.momentum < 1.0, "optimizer.momentum", o.momentum, "must be in [0, 1)")
     _check(o.weight_decay >= 0, "optimizer.weight_decay", o.weight_decay, "must be >= 0")
+    _check(not o.fused or o.name in FUSED, "optimizer.fused", o.fused,
+           f"PyTorch has a fused {' and '.join(FUSED)} only, not {o.name}")
     train_size = DATASETS[d.name].train_size  # checked before loading; data.py checks the real count
     _check(1 <= d.val_size < train_size, "data.val_size", d.val_size, f"must be in [1, {train_size - 1}]")
     _check(1 <= d.batch_size <= train_size - d.val_size, "data.batch_size", d.batch_size,

@@ -95,7 +95,7 @@ class LeNetModule(L.LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         cfg = self.optimizer_cfg
         opt = OPTIMIZERS[cfg["name"]](self.parameters(), lr=cfg["lr"], momentum=cfg["momentum"],
-                                      weight_decay=cfg["weight_decay"])
+                                      weight_decay=cfg["weight_decay"], fused=cfg.get("fused", False))
         factor = SCHEDULES[cfg["schedule"]]
         steps_per_epoch = max(1, int(self.trainer.estimated_stepping_batches) // self.max_epochs)
         sched = torch.optim.lr_scheduler.LambdaLR(

@@ -37,12 +37,13 @@ def validated(*overrides: str):
     ("data.val_size=60000", "data.val_size=60000 is not allowed"),
     ("data.name=cifar", "data.name='cifar' is not allowed; allowed: fashion_mnist, mnist"),
     ("seed=-1", "seed=-1 is not allowed: must be a non-negative integer"),
+    ("optimizer.name=rmsprop optimizer.fused=true", "optimizer.fused=True is not allowed: PyTorch has a fused sgd and adam"),
     ("seed=1.5", "seed: Value '1.5' of type 'float' could not be converted to Integer"),
     ("optimizer.schedule=linear", "optimizer.schedule='linear' is not allowed; allowed: none, cosine, lecun1998"),
 ])
 def test_bad_values_name_key_value_and_rule(override, message):
     with pytest.raises(ConfigError) as err:
-        validated(override)
+        validated(*override.split())
     assert message in str(err.value)
 
 

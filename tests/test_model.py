@@ -167,3 +167,22 @@ def test_max_pooling_before_the_activation_changes_nothing(activation):
     assert torch.equal(first, out.detach())
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_fused_and_foreach_optimizers_take_the_same_step(name):
+    # foreach is the default (bit-identical to PyTorch's per-parameter loop); fused rounds differently.
+    cfg = composed(f"optimizer={name}").optimizer
+    results = []
+    for fused in (False, True):
+        torch.manual_seed(0)
+        model = LeNet5()
+        start = torch.cat([p.detach().flatten() for p in model.parameters()])
+        opt = OPTIMIZERS[name](model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=5e-4, fused=fused)
+        for _ in range(3):
+            opt.zero_grad()
+            model.loss(model(torch.randn(8, 1, 28, 28)), torch.arange(8)).backward()
+            opt.step()
+        results.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    assert (results[0] - start).abs().max() > 1e-3  # it did train
+    torch.testing.assert_close(results[0], results[1], rtol=1e-4, atol=1e-5)
