@@ -83,6 +83,8 @@ class TrainerConfig:
     deterministic: bool = True
     channels_last: bool = True
     reuse_memory: bool = True
+    precision: str = "32-true"
+    compile: bool = False
 
 
 @dataclass
@@ -136,6 +138,9 @@ def validate(cfg: DictConfig) -> DictConfig:
     _choice("model.c3", typed.model.c3, C3_LAYERS)
     _choice("model.init", typed.model.init, INITS)
     _choice("trainer.accelerator", t.accelerator, ["cpu", "gpu", "cuda", "mps", "auto"])
+    _choice("trainer.precision", t.precision, ["32-true", "bf16-mixed", "16-mixed"])
+    _check(t.precision != "16-mixed" or t.accelerator in ("gpu", "cuda"), "trainer.precision", t.precision,
+           "float16 mixed precision needs trainer=gpu (use bf16-mixed on the CPU)")
     if typed.head.name == "rbf":
         _choice("head.templates", typed.head.templates, ["auto", *TEMPLATE_SETS])
     _check(0.0 <= typed.dropout.p < 1.0, "dropout.p", typed.dropout.p, "must be in [0, 1)")

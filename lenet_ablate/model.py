@@ -154,8 +154,8 @@ class LeNet5(nn.Module):
     | F6    | linear 120->84 (+ act, dropout)  | 84        |
     | out   | softmax linear or RBF 84->10     | 10        |
 
-    Avg pooling follows the activation (the modern order), max pooling is computed before it
-    (equivalent, cheaper); the paper's trainable subsampling is followed by its own squashing,
+    Pooling follows the activation (the modern order; max pooling with ReLU is computed before it,
+    which is equivalent and cheaper); the paper's trainable subsampling is followed by its own squashing,
     as in LeCun 1998.
     """
 
@@ -175,9 +175,10 @@ class LeNet5(nn.Module):
             ("C3_act", act()),
             ("S4", squash_pool(16)),
         ]
-        if pooling == "max":
-            # Every activation here is non-decreasing, so max-pooling before it gives the same
-            # outputs and gradients with 4x fewer activations computed (measured 5-8% of a step).
+        if pooling == "max" and activation == "relu":
+            # max then ReLU = ReLU then max, outputs and gradients bit for bit, with 4x fewer
+            # ReLUs (5-8% of a step). Not for tanh/sigmoid: where saturated outputs tie, the
+            # gradient would go to another window position than act-then-pool sends it.
             layers = [layers[i] for i in (0, 2, 1, 3, 5, 4)]
         self.features = nn.Sequential(OrderedDict([*layers, ("flatten", nn.Flatten())]))
         self.classifier = nn.Sequential(OrderedDict(

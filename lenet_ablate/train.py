@@ -184,9 +184,12 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
     logger = TensorBoardLogger(save_dir=str(job_dir), name="tb", version="", default_hp_metric=False)
     checkpoint = ModelCheckpoint(dirpath=job_dir / "checkpoints", filename="best", monitor="val/acc",
                                  mode="max", save_top_k=1)
+    if cfg.trainer.compile:
+        module.model = torch.compile(module.model)
     timer = EpochTimer()
     trainer = L.Trainer(
         accelerator=cfg.trainer.accelerator, devices=devices or cfg.trainer.devices,
+        precision=cfg.trainer.precision,
         max_epochs=cfg.trainer.max_epochs, deterministic=cfg.trainer.deterministic, logger=logger,
         callbacks=[checkpoint, timer], plugins=[AtomicCheckpointIO()],
         enable_progress_bar=not quiet, enable_model_summary=False, num_sanity_val_steps=0,
