@@ -7,8 +7,12 @@
 Both without and with augmentation, interleaved a, b, a, b. Prints seconds per epoch (median after a
 warm-up epoch), images/s, test accuracy after the same epochs, the speed-up b/a, and the fraction of
 the arithmetic floor (FLOPs per epoch / measured matmul peak); writes everything to a JSON file.
+(c) concurrency: N augmented lenet_ablate jobs started at once (the CPU's cores split between them,
+    or all on one GPU): seconds per epoch of each and images/s in total, against one job.
+Runs on the GPU (both pipelines, `trainer=gpu`) when there is one, else on the CPU.
 
-python bench/bench.py [--epochs 3] [--out bench/results.json] [--data-root DIR]
+python bench/bench.py [--epochs 3] [--out bench/results.json] [--data-root DIR] [--device cpu|gpu]
+                      [--concurrent 2,4,8]
 """
 
 from __future__ import annotations
@@ -72,7 +76,12 @@ def torchvision_root(files: dict[str, Path]) -> Path:
     return root
 
 
-def conventional(root: Path, epochs: int, augment: bool, threads: int) -> dict:
+def median_epoch(times: list[float]) -> float:
+    """Seconds per epoch: the median after the first (warm-up) epoch."""
+    return statistics.median(times[1:] or times)
+
+
+def conventional(root: Path, epochs: int, augment: bool, threads: int, device: str = "cpu") -> dict:
     """The pipeline a user would write first: per-image transforms, DataLoader, Lightning Trainer."""
     import lightning as L
     from lightning.pytorch.loggers import TensorBoardLogger
@@ -108,7 +117,7 @@ def conventional(root: Path, epochs: int, augment: bool, threads: int) -> dict:
 
     timer = EpochTimer()
     log_dir = Path(tempfile.mkdtemp(prefix="bench_tb_"))
-    trainer = L.Trainer(accelerator="cpu", max_epochs=epochs, logger=TensorBoardLogger(str(log_dir)),
+    trainer = L.Trainer(accelerator=device, max_epochs=epochs, logger=TensorBoardLogger(str(log_dir)),
                         callbacks=[timer], enable_progress_bar=False, enable_model_summary=False,
                         enable_checkpointing=False)
     module = Plain()
@@ -118,22 +127,49 @@ def conventional(root: Path, epochs: int, augment: bool, threads: int) -> dict:
     return {"epoch_times_s": timer.times, "test_acc": float(result[0]["test/acc"]), "images": len(train)}
 
 
-def ours(files: dict[str, Path], epochs: int, augment: bool, md5: dict[str, str] | None) -> dict:
-    """lenet_ablate's own path, through its real CLI, in a fresh process."""
-    out = Path(tempfile.mkdtemp(prefix="bench_ours_"))
-    args = [sys.executable, "-m", "lenet_ablate", f"trainer.max_epochs={epochs}",
+def _ours_args(files: dict[str, Path], epochs: int, augment: bool, md5: dict[str, str] | None, device: str,
+               out: Path, threads: int | None = None) -> list[str]:
+    args = [sys.executable, "-m", "lenet_ablate", f"trainer={device}", f"trainer.max_epochs={epochs}",
             f"augmentation={'standard' if augment else 'none'}", f"hydra.run.dir={out}",
             f"data.root={files['train_images'].parent}", "hydra/job_logging=disabled"]
+    if threads:
+        args.append(f"trainer.threads={threads}")
     if md5:
         args.append("data.md5={" + ",".join(f"{k}:[{v}]" for k, v in md5.items()) + "}")
         args.append("data.val_size=100")
-    proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
+    return args
+
+
+def _ours_result(proc: subprocess.CompletedProcess | subprocess.Popen, out: Path, stderr: str) -> dict:
     summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").is_file() else {}
     shutil.rmtree(out, ignore_errors=True)
     if summary.get("status") != "completed":
-        raise RuntimeError(f"lenet_ablate run failed: {proc.stderr[-2000:]}")
+        raise RuntimeError(f"lenet_ablate run failed: {stderr[-2000:]}")
     return {"epoch_times_s": summary["epoch_times_s"], "test_acc": summary["metrics"]["test_acc"],
             "val_size": summary["config"]["data"]["val_size"]}
+
+
+def ours(files: dict[str, Path], epochs: int, augment: bool, md5: dict[str, str] | None,
+         device: str = "cpu") -> dict:
+    """lenet_ablate's own path, through its real CLI, in a fresh process."""
+    out = Path(tempfile.mkdtemp(prefix="bench_ours_"))
+    proc = subprocess.run(_ours_args(files, epochs, augment, md5, device, out), cwd=ROOT,
+                          capture_output=True, text=True)
+    return _ours_result(proc, out, proc.stderr)
+
+
+def concurrent(files: dict[str, Path], epochs: int, jobs: int, md5: dict[str, str] | None, device: str) -> dict:
+    """`jobs` augmented lenet_ablate trainings started at once (on the GPU: all on the same one; on
+    the CPU: the cores split between them). Returns each job's result and the total images/s."""
+    threads = None if device == "gpu" else max(1, (os.cpu_count() or 1) // jobs)
+    started = []
+    for _ in range(jobs):
+        out = Path(tempfile.mkdtemp(prefix="bench_conc_"))
+        args = _ours_args(files, epochs, True, md5, device, out, threads)
+        started.append((subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                         text=True), out))
+    runs = [_ours_result(proc, out, proc.communicate()[1]) for proc, out in started]
+    return {"jobs": jobs, "threads_per_job": threads, "runs": runs}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -143,36 +179,47 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     p.add_argument("--data-root", default=None, help="folder with the Fashion-MNIST idx .gz files")
     p.add_argument("--md5-json", default=None, help="MD5 sums by split key, for data of one's own (smoke test)")
+    p.add_argument("--device", choices=["cpu", "gpu"], default="gpu" if torch.cuda.is_available() else "cpu",
+                   help="where both pipelines train (default: the GPU when there is one)")
+    p.add_argument("--concurrent", default=None,
+                   help="comma-separated numbers of lenet_ablate jobs to run at once (default: 2 on the CPU, "
+                        "2,4,8 on a GPU; 0 to skip)")
     args = p.parse_args(argv)
     threads = torch.get_num_threads()
     md5 = json.loads(args.md5_json) if args.md5_json else None
+    concurrency = [int(k) for k in (args.concurrent or ("2,4,8" if args.device == "gpu" else "2")).split(",")
+                   if int(k) > 1]
     files = find_files("fashion_mnist", args.data_root, md5=md5)
     tv_root = torchvision_root(files)
     results: dict = {"machine": {"cpu_count": os.cpu_count(), "threads": threads, "torch": torch.__version__,
-                                 "python": platform.python_version(), "processor": platform.processor()},
-                     "epochs": args.epochs, "runs": {}}
+                                 "python": platform.python_version(), "processor": platform.processor(),
+                                 "device": args.device,
+                                 "gpu": torch.cuda.get_device_name(0) if args.device == "gpu" else None},
+                     "epochs": args.epochs, "runs": {}, "concurrent": []}
     try:
         for augment in (False, True):
             tag = "augment" if augment else "plain"
-            results["runs"][f"conventional_{tag}"] = conventional(tv_root, args.epochs, augment, threads)
-            mine = ours(files, args.epochs, augment, md5)
+            results["runs"][f"conventional_{tag}"] = conventional(tv_root, args.epochs, augment, threads,
+                                                                  args.device)
+            mine = ours(files, args.epochs, augment, md5, args.device)
             # The conventional loop trains on all training images, ours on those minus the validation split.
             mine["images"] = results["runs"][f"conventional_{tag}"]["images"] - mine.pop("val_size")
             results["runs"][f"lenet_ablate_{tag}"] = mine
+        for jobs in concurrency:
+            results["concurrent"].append(concurrent(files, args.epochs, jobs, md5, args.device))
     finally:
         shutil.rmtree(tv_root, ignore_errors=True)
     flops = train_flops_per_image()
     peak = matmul_peak_gflops(threads)
-    print(f"\nLeNet-5 training: {flops / 1e6:.2f} MFLOP/image; fp32 matmul peak {peak:.0f} GFLOP/s "
-          f"({threads} threads)")
+    print(f"\nLeNet-5 training on {args.device}: {flops / 1e6:.2f} MFLOP/image; fp32 matmul peak (CPU) "
+          f"{peak:.0f} GFLOP/s ({threads} threads)")
     print(f"{'pipeline':28s} {'s/epoch':>8s} {'img/s':>9s} {'test acc':>9s} {'floor %':>8s}")
     for name, r in results["runs"].items():
-        times = r["epoch_times_s"][1:] or r["epoch_times_s"]
-        r["s_per_epoch"] = statistics.median(times)
+        r["s_per_epoch"] = median_epoch(r["epoch_times_s"])
         r["images_per_s"] = r["images"] / r["s_per_epoch"]
         r["floor_fraction"] = flops * r["images"] / (peak * 1e9) / r["s_per_epoch"]
-        print(f"{name:28s} {r['s_per_epoch']:8.2f} {r['images_per_s']:9.0f} {r['test_acc']:9.4f} "
-              f"{100 * r['floor_fraction']:7.1f}%")
+        floor = f"{100 * r['floor_fraction']:7.1f}%" if args.device == "cpu" else "       -"
+        print(f"{name:28s} {r['s_per_epoch']:8.2f} {r['images_per_s']:9.0f} {r['test_acc']:9.4f} {floor}")
     results["flops_per_image"] = flops
     results["matmul_peak_gflops"] = peak
     for tag in ("plain", "augment"):
@@ -180,6 +227,13 @@ def main(argv: list[str] | None = None) -> dict:
         ratio = runs[f"lenet_ablate_{tag}"]["images_per_s"] / runs[f"conventional_{tag}"]["images_per_s"]
         results[f"speedup_{tag}"] = ratio
         print(f"speed-up lenet_ablate vs conventional ({tag}, images/s): {ratio:.1f}x")
+    single = results["runs"]["lenet_ablate_augment"]
+    for c in results["concurrent"]:
+        c["s_per_epoch_per_job"] = statistics.median(median_epoch(r["epoch_times_s"]) for r in c["runs"])
+        c["total_images_per_s"] = sum(single["images"] / median_epoch(r["epoch_times_s"]) for r in c["runs"])
+        c["vs_one_job"] = c["total_images_per_s"] / single["images_per_s"]
+        print(f"{c['jobs']} lenet_ablate jobs at once (augment): {c['s_per_epoch_per_job']:.2f} s/epoch each, "
+              f"{c['total_images_per_s']:.0f} img/s in total = {c['vs_one_job']:.2f}x one job")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_json(args.out, results)
     print(f"results: {args.out}")

@@ -224,7 +224,9 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
                "seed": cfg.seed, "c3": cfg.model.c3, "init": cfg.model.init, "input": cfg.data.input}
     logger.log_hyperparams(hparams, {f"hparams/{k}": v for k, v in metrics.items()})
     logger.finalize("success")
+    # Thread count changes floating-point reduction order, so it is part of what reproduces a run.
     return {"metrics": metrics, "epochs": epochs, "best_epoch": best_epoch, "epoch_times_s": timer.times,
+            "threads": torch.get_num_threads(),
             "parameters": params,
             "per_class_test_acc": per_class, "confusion_matrix": confusion,
             "checkpoint": checkpoint.best_model_path}

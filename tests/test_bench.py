@@ -16,7 +16,7 @@ def test_bench_runs_on_tiny_data(tiny_data, tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     out = tmp_path / "r.json"
     results = bench.main(["--epochs", "2", "--out", str(out), "--data-root", str(folder),
-                          "--md5-json", json.dumps(md5)])
+                          "--md5-json", json.dumps(md5), "--device", "cpu", "--concurrent", "2"])
     saved = json.loads(out.read_text())
     assert set(saved["runs"]) == {"conventional_plain", "lenet_ablate_plain", "conventional_augment",
                                   "lenet_ablate_augment"}
@@ -26,3 +26,7 @@ def test_bench_runs_on_tiny_data(tiny_data, tmp_path, monkeypatch):
     assert saved["runs"]["lenet_ablate_plain"]["images"] == 700
     assert 1.5e6 < saved["flops_per_image"] < 3.5e6  # ~2.3 MFLOP forward + backward
     assert saved["matmul_peak_gflops"] > 0 and results["speedup_augment"] > 0
+    assert saved["machine"]["device"] == "cpu"
+    (two,) = saved["concurrent"]  # two jobs at once, one thread each on this 2-core default
+    assert two["jobs"] == 2 and len(two["runs"]) == 2 and two["total_images_per_s"] > 0
+    assert all(len(r["epoch_times_s"]) == 2 for r in two["runs"])

@@ -40,6 +40,7 @@ def test_single_run_end_to_end(tmp_path, tiny_data):
     assert summary["parameters"]["total"] == 61706
     assert len(summary["confusion_matrix"]) == 10 and sum(map(sum, summary["confusion_matrix"])) == 300
     assert summary["git"].keys() == {"commit", "dirty"} and summary["version"]
+    assert summary["threads"] >= 1
     assert (out / "checkpoints" / "best.ckpt").is_file()
     acc = events(out / "tb")
     tags = acc.Tags()["scalars"]
