@@ -148,9 +148,10 @@ def reuse_freed_memory() -> bool:
     """Ask glibc's malloc to keep freed memory for reuse instead of returning it to the OS.
 
     PyTorch's CPU tensors are plain malloc blocks. By default glibc unmaps (or trims) large blocks
-    on free, so every training step faults its activation memory back in page by page: about
-    2,000 page faults per step at batch 128, a third of the step time measured here. Returns
-    False where there is no glibc (macOS, Windows, musl), which changes nothing else.
+    on free, so training steps fault their activation memory back in page by page: measured here
+    at batch 128, 43 faults per step in the Lightning loop (4.7-4.8 -> 3.5-4.2 s per epoch with
+    this) and 2,000 in a bare loop. Returns False where there is no glibc (macOS, Windows, musl),
+    which changes nothing else.
     """
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt
