@@ -140,7 +140,7 @@ def _ours_args(files: dict[str, Path], epochs: int, augment: bool, md5: dict[str
     return args
 
 
-def _ours_result(proc: subprocess.CompletedProcess | subprocess.Popen, out: Path, stderr: str) -> dict:
+def _ours_result(out: Path, stderr: str) -> dict:
     summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").is_file() else {}
     shutil.rmtree(out, ignore_errors=True)
     if summary.get("status") != "completed":
@@ -155,7 +155,7 @@ def ours(files: dict[str, Path], epochs: int, augment: bool, md5: dict[str, str]
     out = Path(tempfile.mkdtemp(prefix="bench_ours_"))
     proc = subprocess.run(_ours_args(files, epochs, augment, md5, device, out), cwd=ROOT,
                           capture_output=True, text=True)
-    return _ours_result(proc, out, proc.stderr)
+    return _ours_result(out, proc.stderr)
 
 
 def concurrent(files: dict[str, Path], epochs: int, jobs: int, md5: dict[str, str] | None, device: str) -> dict:
@@ -168,7 +168,7 @@ def concurrent(files: dict[str, Path], epochs: int, jobs: int, md5: dict[str, st
         args = _ours_args(files, epochs, True, md5, device, out, threads)
         started.append((subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                          text=True), out))
-    runs = [_ours_result(proc, out, proc.communicate()[1]) for proc, out in started]
+    runs = [_ours_result(out, proc.communicate()[1]) for proc, out in started]
     return {"jobs": jobs, "threads_per_job": threads, "runs": runs}
 
 

@@ -135,11 +135,15 @@ class SweepSummary(Callback):
             sys.exit(1)
 
 
-def sweep_axes(task_overrides: list[str], sweeper_params: dict[str, str]) -> tuple[list[str], list[list[str]]]:
-    """Split a sweep into its fixed overrides and, per swept key, its "key=value" strings."""
+def sweep_axes(config: DictConfig) -> tuple[list[str], list[list[str]]]:
+    """Split a multirun (its config with the `hydra` node, as in multirun.yaml) into its fixed
+    overrides and, per swept key (command line and sweeper params), its "key=value" strings."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
 
-    lines = list(task_overrides) + [f"{k}={v}" for k, v in sweeper_params.items()]
+    params = config.hydra.sweeper.params
+    params = OmegaConf.to_container(params, resolve=True) if params is not None else {}
+    lines = list(config.hydra.overrides.task) + [f"{k}={v}" for k, v in params.items()]
     fixed, axes = [], []
     for override in OverridesParser.create().parse_overrides(lines):
         key = override.get_key_element()
@@ -155,11 +159,8 @@ def validate_sweep(config: DictConfig) -> None:
     import itertools
 
     from hydra import compose
-    from omegaconf import OmegaConf
 
-    params = config.hydra.sweeper.params
-    params = OmegaConf.to_container(params, resolve=True) if params is not None else {}
-    fixed, axes = sweep_axes(list(config.hydra.overrides.task), params)
+    fixed, axes = sweep_axes(config)
     for combo in itertools.product(*axes):
         try:
             validate(compose(config_name=config.hydra.job.config_name, overrides=[*fixed, *combo]))

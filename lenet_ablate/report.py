@@ -61,10 +61,7 @@ def _swept_axes(sweep: Path) -> list[list[str]]:
     from lenet_ablate.cli import sweep_axes
 
     try:
-        cfg = OmegaConf.load(sweep / "multirun.yaml")
-        params = cfg.hydra.sweeper.params
-        params = OmegaConf.to_container(params, resolve=True) if params is not None else {}
-        return sweep_axes(list(cfg.hydra.overrides.task), params)[1]
+        return sweep_axes(OmegaConf.load(sweep / "multirun.yaml"))[1]
     except Exception:  # an old or hand-edited multirun.yaml: then no "never started" rows
         return []
 
