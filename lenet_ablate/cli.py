@@ -99,7 +99,7 @@ def _task(cfg: DictConfig) -> None:
 
     hc = HydraConfig.get()
     try:
-        validate(cfg)
+        cfg = validate(cfg)  # typed: equal trainings get equal config hashes (0 and 0.0 alike)
     except ConfigError as exc:
         fail(str(exc))
     _quiet_libraries()

@@ -83,14 +83,15 @@ class TensorDataModule(L.LightningDataModule):
     def __init__(self, name: str = "fashion_mnist", root: str | None = None, batch_size: int = 256,
                  eval_batch_size: int = 2000, val_size: int = 5000, split_seed: int = 12345,
                  input: str = "standard", mean: float = 0.0, std: float = 1.0, hflip: bool = False,
-                 shift: int = 0, flip: bool = False, seed: int = 0, channels_last: bool = False,
+                 shift: int = 0, flip: bool = False, order_seed: int = 0, augment_seed: int = 1,
+                 channels_last: bool = False,
                  md5: dict[str, tuple[str, ...]] | None = None) -> None:
         super().__init__()
         self.name, self.root, self.md5 = name, root, md5
         self.batch_size, self.eval_batch_size, self.val_size = batch_size, eval_batch_size, val_size
         self.split_seed, self.input, self.mean, self.std = split_seed, input, mean, std
         self.shift, self.flip = shift, flip and hflip  # never flip data whose hflip is false (digits)
-        self.seed, self.channels_last = seed, channels_last
+        self.order_seed, self.augment_seed, self.channels_last = order_seed, augment_seed, channels_last
         self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self.background = 0.0
 
@@ -112,8 +113,9 @@ class TensorDataModule(L.LightningDataModule):
         for split, (x, y) in raw.items():
             xf, self.background = to_input(x, self.input, self.mean, self.std)
             self.splits[split] = (xf.to(device).contiguous(memory_format=memory_format), y.to(device))
-        self.generator = torch.Generator(device=device).manual_seed(self.seed)
-        self.index_generator = torch.Generator().manual_seed(self.seed)
+        # Separate streams: batch order and augmentation draws do not shift each other.
+        self.generator = torch.Generator(device=device).manual_seed(self.augment_seed)
+        self.index_generator = torch.Generator().manual_seed(self.order_seed)
 
     def setup(self, stage: str | None = None) -> None:
         device = self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")

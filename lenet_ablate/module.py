@@ -21,8 +21,10 @@ class LeNetModule(L.LightningModule):
     """Trains a LeNet5 and logs train/val/test loss and accuracy per epoch."""
 
     def __init__(self, model: LeNet5, optimizer: dict[str, Any], max_epochs: int, num_classes: int = 10,
-                 channels_last: bool = False, epoch_log: Callable[[str], None] | None = None) -> None:
+                 channels_last: bool = False, epoch_log: Callable[[str], None] | None = None,
+                 dropout_seed: int | None = None) -> None:
         super().__init__()
+        self.dropout_seed = dropout_seed
         self.epoch_log = epoch_log
         self.model = model.to(memory_format=torch.channels_last) if channels_last else model
         self.optimizer_cfg = dict(optimizer)
@@ -47,6 +49,12 @@ class LeNetModule(L.LightningModule):
             self.train_sums[1] += (scores.argmax(1) == y).sum()
             self.train_sums[2] += len(y)
         return loss
+
+    def on_train_start(self) -> None:
+        # Dropout is the only consumer of the global generator during training: seed it here, after
+        # the weights were drawn, so dropout masks come from their own stream.
+        if self.dropout_seed is not None:
+            torch.manual_seed(self.dropout_seed)
 
     def on_train_epoch_start(self) -> None:
         self.train_sums.zero_()

@@ -74,7 +74,7 @@ def _job_row(job: Path, sweep: Path) -> dict[str, Any]:
     status = s.get("status", "missing")
     row.update(status="missing" if status == "running" else status, **(s.get("factors") or {}),
                seed=s.get("seed"), epochs=s.get("epochs"), best_epoch=s.get("best_epoch"),
-               wall_time_s=s.get("wall_time_s"), config_hash=s.get("config_hash"), config_id=s.get("config_id"),
+               wall_time_s=s.get("wall_time_s"), job_id=s.get("job_id", s.get("config_hash")), config_id=s.get("config_id"),
                version=s.get("version"), git_commit=(s.get("git") or {}).get("commit"),
                git_dirty=(s.get("git") or {}).get("dirty"), error=s.get("error"))
     if status == "running":
@@ -196,7 +196,7 @@ def completed(df: pd.DataFrame) -> pd.DataFrame:
     done = df[df.status == "completed"].copy()
     if done.empty:
         return done
-    subset = [c for c in ("config_hash", "seed") if c in done]
+    subset = [c for c in ("job_id", "seed") if c in done]
     return done.drop_duplicates(subset=subset)
 
 

@@ -26,6 +26,7 @@ from lenet_ablate.files import DataError
 from lenet_ablate.model import build_model, parameter_table
 from lenet_ablate.module import DivergedError, LeNetModule, evaluate
 from lenet_ablate.records import SUMMARY, git_info, read_json, write_json
+from lenet_ablate.seeding import stream_seeds
 from lenet_ablate.templates import min_hamming_distance
 
 log = logging.getLogger("lenet_ablate")
@@ -106,14 +107,14 @@ def run_job(cfg: DictConfig, job_dir: Path, quiet: bool = False, threads: int | 
     path = job_dir / SUMMARY
     key = config_hash(cfg)
     old = read_json(path)
-    if old and old.get("status") == "completed" and old.get("config_hash") == key and not cfg.force:
+    if old and old.get("status") == "completed" and old.get("job_id") == key and not cfg.force:
         old.update(action="skipped", checked_at=_now())
         write_json(path, old)
         return old
     for stale in ("tb", "checkpoints"):
         shutil.rmtree(job_dir / stale, ignore_errors=True)
     summary: dict[str, Any] = {
-        "status": "running", "action": "trained", "config_hash": key,
+        "status": "running", "action": "trained", "job_id": key,
         "config_id": config_hash(cfg, ignore=("seed",)),  # same for all seeds of one configuration
         "factors": factors(cfg),
         "seed": cfg.seed, "run_key": cfg.get("run_key"), "started_at": _now(), "checked_at": _now(),
@@ -162,8 +163,15 @@ def reuse_freed_memory() -> bool:
     return bool(mmap_ok and mallopt(m_trim_threshold, 2**31 - 1))
 
 
+def initial_model(cfg: DictConfig) -> torch.nn.Module:
+    """The network `cfg` starts from, drawn from the seed's init stream only (so augmentation,
+    dropout or batch order settings do not change the initial weights)."""
+    torch.manual_seed(stream_seeds(cfg.seed)["init"])
+    return build_model(cfg)
+
+
 def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, devices: Any) -> dict[str, Any]:
-    L.seed_everything(cfg.seed, verbose=False)
+    streams = stream_seeds(cfg.seed)
     if cfg.trainer.reuse_memory:
         reuse_freed_memory()
     if threads or cfg.trainer.threads:
@@ -173,14 +181,15 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
         name=cfg.data.name, root=cfg.data.root, batch_size=cfg.data.batch_size,
         eval_batch_size=cfg.data.eval_batch_size, val_size=cfg.data.val_size, split_seed=cfg.data.split_seed,
         input=cfg.data.input, mean=cfg.data.mean, std=cfg.data.std, hflip=cfg.data.hflip,
-        shift=aug.shift, flip=aug.flip, seed=cfg.seed, channels_last=cfg.trainer.channels_last,
+        shift=aug.shift, flip=aug.flip, order_seed=streams["batch_order"],
+        augment_seed=streams["augmentation"], channels_last=cfg.trainer.channels_last,
         md5=OmegaConf.to_container(cfg.data.md5) if cfg.data.get("md5") else None,
     )
-    model = build_model(cfg)
+    model = initial_model(cfg)
     params = parameter_table(model)
     label = cfg.get("run_key") or job_dir.name
     module = LeNetModule(model, OmegaConf.to_container(cfg.optimizer), cfg.trainer.max_epochs,
-                         channels_last=cfg.trainer.channels_last,
+                         channels_last=cfg.trainer.channels_last, dropout_seed=streams["dropout"],
                          epoch_log=(lambda line: log.info("%s %s", label, line)) if quiet else None)
     logger = TensorBoardLogger(save_dir=str(job_dir), name="tb", version="", default_hp_metric=False)
     checkpoint = ModelCheckpoint(dirpath=job_dir / "checkpoints", filename="best", monitor="val/acc",

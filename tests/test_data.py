@@ -77,7 +77,7 @@ def test_datamodule_split_sizes_and_normalisation(tiny_data):
     assert x.dtype == torch.float32 and x.shape[1:] == (1, 28, 28)
     assert x.min().item() == pytest.approx((0 - 0.5) / 0.25, abs=0.02)
     # The split is fixed by split_seed, independent of the run seed.
-    other = TensorDataModule(root=str(folder), md5=md5, val_size=100, mean=0.5, std=0.25, seed=7)
+    other = TensorDataModule(root=str(folder), md5=md5, val_size=100, mean=0.5, std=0.25, order_seed=7)
     other.load()
     assert torch.equal(dm.splits["val"][1], other.splits["val"][1])
     batches = list(dm.train_dataloader())

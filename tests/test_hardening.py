@@ -143,5 +143,5 @@ def test_same_seed_gives_bit_identical_metrics(tmp_path, tiny_data):
     a, b = results
     assert a["metrics"] == b["metrics"]  # exact float equality
     assert a["confusion_matrix"] == b["confusion_matrix"]
-    assert a["config_hash"] == b["config_hash"] and a["config"] == b["config"]
+    assert a["job_id"] == b["job_id"] and a["config"] == b["config"]
     assert a["git"] == b["git"] and a["version"] == b["version"]
