@@ -1,17 +1,25 @@
-"""Typed schema of the composed config and the one function that validates it."""
+"""Typed schema of the composed config and the one function that validates it.
+
+The YAML under conf/ is the one source of values: every schema field is MISSING, so the schema only
+types (0 and 0.0 become the same float) and checks. Factor groups whose options name their own code
+(`_target_`: activation, pooling, normalization, init, head) are left open, so an option of the
+user's own can pass its target any arguments.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from omegaconf import DictConfig, OmegaConf
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from lenet_ablate.files import DATASETS
-from lenet_ablate.model import ACTIVATIONS, C3_LAYERS, HEADS, INITS, POOLINGS
-from lenet_ablate.optim import FUSED, OPTIMIZERS, SCHEDULES
+from lenet_ablate.optim import FUSED, SCHEDULES
 from lenet_ablate.templates import TEMPLATE_SETS
+
+SCHEMA = "lenet_ablate_schema"
 
 
 class ConfigError(ValueError):
@@ -20,90 +28,89 @@ class ConfigError(ValueError):
 
 @dataclass
 class DataConfig:
-    name: str = "fashion_mnist"
-    root: Optional[str] = None
-    batch_size: int = 256
-    eval_batch_size: int = 2000
-    val_size: int = 5000
-    split_seed: int = 12345
-    input: str = "standard"
-    mean: float = 0.0
-    std: float = 1.0
-    hflip: bool = False
-    default_templates: str = "hadamard"
-    md5: Optional[dict[str, Any]] = None  # overrides the published sums (own data)
+    name: str = MISSING
+    root: Optional[str] = MISSING
+    batch_size: int = MISSING
+    eval_batch_size: int = MISSING
+    val_size: int = MISSING
+    split_seed: int = MISSING
+    input: str = MISSING
+    mean: float = MISSING
+    std: float = MISSING
+    hflip: bool = MISSING
+    default_templates: str = MISSING
+    md5: Optional[dict[str, Any]] = MISSING  # overrides the published sums (own data)
 
 
 @dataclass
 class ModelConfig:
-    c3: str = "full"
-    init: str = "default"
-
-
-@dataclass
-class NamedConfig:
-    name: str = ""
+    c3: str = MISSING
 
 
 @dataclass
 class DropoutConfig:
-    p: float = 0.0
+    name: str = MISSING
+    p: float = MISSING
 
 
 @dataclass
 class OptimizerConfig:
-    name: str = "sgd"
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    schedule: str = "cosine"
-    fused: bool = False
+    name: str = MISSING
+    _target_: str = MISSING
+    lr: float = MISSING
+    momentum: float = MISSING
+    weight_decay: float = MISSING
+    schedule: str = MISSING
+    fused: bool = MISSING
 
 
 @dataclass
 class AugmentationConfig:
-    name: str = "none"
-    shift: int = 0
-    flip: bool = False
-
-
-@dataclass
-class HeadConfig:
-    name: str = "softmax"
-    templates: str = "auto"
-    j: float = 1.0
+    name: str = MISSING
+    shift: int = MISSING
+    flip: bool = MISSING
 
 
 @dataclass
 class TrainerConfig:
-    accelerator: str = "cpu"
-    devices: Any = 1
-    max_epochs: int = 10
-    threads: Optional[int] = None
-    deterministic: bool = True
-    channels_last: bool = True
-    reuse_memory: bool = True
-    precision: str = "32-true"
-    compile: bool = False
+    accelerator: str = MISSING
+    devices: Any = MISSING
+    max_epochs: int = MISSING
+    threads: Optional[int] = MISSING
+    deterministic: bool = MISSING
+    channels_last: bool = MISSING
+    reuse_memory: bool = MISSING
+    precision: str = MISSING
+    compile: bool = MISSING
+
+
+@dataclass
+class StudyConfig:
+    factors: list[str] = MISSING
 
 
 @dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-    activation: NamedConfig = field(default_factory=NamedConfig)
-    pooling: NamedConfig = field(default_factory=NamedConfig)
+    activation: Any = MISSING
+    pooling: Any = MISSING
+    normalization: Any = MISSING
+    init: Any = MISSING
+    head: Any = MISSING
     dropout: DropoutConfig = field(default_factory=DropoutConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
-    head: HeadConfig = field(default_factory=HeadConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    seed: int = 0
-    force: bool = False
-    seeds: int = 3
-    study_dir: str = "multirun"
-    run_key: str = ""
-    variant: Optional[str] = None
+    study: StudyConfig = field(default_factory=StudyConfig)
+    seed: int = MISSING
+    force: bool = MISSING
+    seeds: int = MISSING
+    study_dir: str = MISSING
+    variant: Optional[str] = None  # set by experiment=all's variants only
+
+
+ConfigStore.instance().store(name=SCHEMA, node=Config)
 
 
 def _choice(key: str, value: Any, allowed: dict | list) -> None:
@@ -116,33 +123,49 @@ def _check(ok: bool, key: str, value: Any, rule: str) -> None:
         raise ConfigError(f"{key}={value!r} is not allowed: {rule}")
 
 
-def validate(cfg: DictConfig) -> DictConfig:
+def _name_options(cfg: DictConfig, choices: Any) -> None:
+    """A factor's level is its option's `name`; an option file without one is named by its file."""
+    for factor in cfg.study.factors:
+        node = cfg.get(factor)
+        if not isinstance(node, DictConfig):
+            raise ConfigError(f"study.factors names {factor!r}, which is not a config group of this config; "
+                              f"choose it with {factor}=<option> or +{factor}=<option>")
+        if node.get("name") is None:
+            if not choices or choices.get(factor) is None:
+                raise ConfigError(f"{factor}: the option has no `name` (add `name: ...` to its YAML file)")
+            with open_dict(node):
+                node.name = choices[factor]
+
+
+def validate(cfg: DictConfig, choices: Any = None) -> DictConfig:
     """Type-check `cfg` against the schema and check every value's range.
 
-    Returns the typed config; raises ConfigError naming the key, the bad value and what is allowed.
+    `choices` (Hydra's runtime.choices; read from cfg.hydra when composed with it) names options
+    whose YAML gives no `name`. Returns the typed config without the `hydra` node; raises
+    ConfigError naming the key, the bad value and what is allowed.
     """
+    if choices is None and "hydra" in cfg:
+        choices = OmegaConf.select(cfg, "hydra.runtime.choices")
     plain = OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"])
+    schema = ConfigStore.instance().load(f"{SCHEMA}.yaml").node
     try:
-        typed = OmegaConf.merge(OmegaConf.structured(Config), plain)
+        _name_options(plain, choices)
+        typed = OmegaConf.merge(schema, plain)
+        OmegaConf.to_container(typed, resolve=True, throw_on_missing=True)
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None) or "config"
         raise ConfigError(f"{key}: {str(exc).splitlines()[0]}") from None
     d, o, t = typed.data, typed.optimizer, typed.trainer
     _choice("data.name", d.name, DATASETS)
     _choice("data.input", d.input, ["standard", "lecun32"])
-    _choice("activation", typed.activation.name, ACTIVATIONS)
-    _choice("pooling", typed.pooling.name, POOLINGS)
-    _choice("optimizer", o.name, OPTIMIZERS)
     _choice("optimizer.schedule", o.schedule, SCHEDULES)
-    _choice("head", typed.head.name, HEADS)
-    _choice("model.c3", typed.model.c3, C3_LAYERS)
-    _choice("model.init", typed.model.init, INITS)
+    _choice("model.c3", typed.model.c3, ["full", "lecun"])
     _choice("trainer.accelerator", t.accelerator, ["cpu", "gpu", "cuda", "mps", "auto"])
     _choice("trainer.precision", t.precision, ["32-true", "bf16-mixed", "16-mixed"])
     _check(t.precision != "16-mixed" or t.accelerator in ("gpu", "cuda"), "trainer.precision", t.precision,
            "float16 mixed precision needs trainer=gpu (use bf16-mixed on the CPU)")
-    if typed.head.name == "rbf":
-        _choice("head.templates", typed.head.templates, ["auto", *TEMPLATE_SETS])
+    if "templates" in typed.head:
+        _choice("head.templates", typed.head.templates, TEMPLATE_SETS)
     _check(0.0 <= typed.dropout.p < 1.0, "dropout.p", typed.dropout.p, "must be in [0, 1)")
     _check(o.lr > 0, "optimizer.lr", o.lr, "must be > 0")
     _check(0.0 <= o.momentum < 1.0, "optimizer.momentum", o.momentum, "must be in [0, 1)")

@@ -4,11 +4,12 @@ whole-batch augmentation and the LightningDataModule."""
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import lightning as L
 import torch
 import torch.nn.functional as F
+from omegaconf import DictConfig, OmegaConf
 
 from lenet_ablate.files import DataError, find_files, load_split
 
@@ -78,19 +79,19 @@ class TensorBatches:
 
 
 class TensorDataModule(L.LightningDataModule):
-    """Train / val / test splits held as tensors on the training device."""
+    """Train / val / test splits held as tensors on the training device.
 
-    def __init__(self, name: str = "fashion_mnist", root: str | None = None, batch_size: int = 256,
-                 eval_batch_size: int = 2000, val_size: int = 5000, split_seed: int = 12345,
-                 input: str = "standard", mean: float = 0.0, std: float = 1.0, hflip: bool = False,
-                 shift: int = 0, flip: bool = False, order_seed: int = 0, augment_seed: int = 1,
-                 channels_last: bool = False,
-                 md5: dict[str, tuple[str, ...]] | None = None) -> None:
+    `data` and `augmentation` are the config's nodes of those names (conf/data, conf/augmentation);
+    the two seeds are the run's batch-order and augmentation streams (lenet_ablate.seeding).
+    """
+
+    def __init__(self, data: Any, augmentation: Any, order_seed: int, augment_seed: int,
+                 channels_last: bool = False) -> None:
         super().__init__()
-        self.name, self.root, self.md5 = name, root, md5
-        self.batch_size, self.eval_batch_size, self.val_size = batch_size, eval_batch_size, val_size
-        self.split_seed, self.input, self.mean, self.std = split_seed, input, mean, std
-        self.shift, self.flip = shift, flip and hflip  # never flip data whose hflip is false (digits)
+        self.cfg = data
+        self.md5 = OmegaConf.to_container(data.md5) if isinstance(data.md5, DictConfig) else data.md5
+        self.shift = augmentation.shift
+        self.flip = augmentation.flip and data.hflip  # never flip data whose hflip is false (digits)
         self.order_seed, self.augment_seed, self.channels_last = order_seed, augment_seed, channels_last
         self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self.background = 0.0
@@ -99,19 +100,20 @@ class TensorDataModule(L.LightningDataModule):
         """Read, split and convert the data once, onto `device`."""
         if self.splits:
             return
-        files = find_files(self.name, self.root, self.md5)
+        d = self.cfg
+        files = find_files(d.name, d.root, self.md5)
         train_x, train_y = load_split(files["train_images"], files["train_labels"])
         test_x, test_y = load_split(files["test_images"], files["test_labels"])
-        if not 1 <= self.val_size < len(train_y):
-            raise DataError(f"data.val_size={self.val_size} must be between 1 and {len(train_y) - 1} "
+        if not 1 <= d.val_size < len(train_y):
+            raise DataError(f"data.val_size={d.val_size} must be between 1 and {len(train_y) - 1} "
                             f"(the training set has {len(train_y)} images).")
-        perm = torch.randperm(len(train_y), generator=torch.Generator().manual_seed(self.split_seed))
-        val_idx, train_idx = perm[:self.val_size], perm[self.val_size:]
+        perm = torch.randperm(len(train_y), generator=torch.Generator().manual_seed(d.split_seed))
+        val_idx, train_idx = perm[:d.val_size], perm[d.val_size:]
         raw = {"train": (train_x[train_idx], train_y[train_idx]), "val": (train_x[val_idx], train_y[val_idx]),
                "test": (test_x, test_y)}
         memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
         for split, (x, y) in raw.items():
-            xf, self.background = to_input(x, self.input, self.mean, self.std)
+            xf, self.background = to_input(x, d.input, d.mean, d.std)
             self.splits[split] = (xf.to(device).contiguous(memory_format=memory_format), y.to(device))
         # Separate streams: batch order and augmentation draws do not shift each other.
         self.generator = torch.Generator(device=device).manual_seed(self.augment_seed)
@@ -127,12 +129,12 @@ class TensorDataModule(L.LightningDataModule):
     def train_dataloader(self) -> TensorBatches:
         x, y = self.splits["train"]
         transform = self._augment if (self.shift or self.flip) else None
-        return TensorBatches(x, y, self.batch_size, shuffle=True, generator=self.index_generator, transform=transform)
+        return TensorBatches(x, y, self.cfg.batch_size, shuffle=True, generator=self.index_generator, transform=transform)
 
     def eval_batches(self, split: str) -> TensorBatches:
         """Un-augmented, unshuffled batches of one split, at the evaluation batch size."""
         x, y = self.splits[split]
-        return TensorBatches(x, y, self.eval_batch_size)
+        return TensorBatches(x, y, self.cfg.eval_batch_size)
 
     def val_dataloader(self) -> TensorBatches:
         return self.eval_batches("val")

@@ -33,6 +33,7 @@ class DatasetSpec:
     md5: dict[str, tuple[str, ...]]            # file -> accepted sums of the .gz
     how_to_get: str
     train_size: int = 60000                    # images in the official training file
+    num_classes: int = 10
 
 
 DATASETS: dict[str, DatasetSpec] = {

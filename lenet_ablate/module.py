@@ -10,7 +10,8 @@ import torch
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from lenet_ablate.model import LeNet5
-from lenet_ablate.optim import OPTIMIZERS, SCHEDULES
+from lenet_ablate.optim import SCHEDULES
+from lenet_ablate.options import option_callable
 
 
 class DivergedError(RuntimeError):
@@ -20,7 +21,7 @@ class DivergedError(RuntimeError):
 class LeNetModule(L.LightningModule):
     """Trains a LeNet5 and logs train/val/test loss and accuracy per epoch."""
 
-    def __init__(self, model: LeNet5, optimizer: dict[str, Any], max_epochs: int, num_classes: int = 10,
+    def __init__(self, model: LeNet5, optimizer: dict[str, Any], max_epochs: int, num_classes: int,
                  channels_last: bool = False, epoch_log: Callable[[str], None] | None = None,
                  dropout_seed: int | None = None) -> None:
         super().__init__()
@@ -102,8 +103,7 @@ class LeNetModule(L.LightningModule):
 
     def configure_optimizers(self) -> dict[str, Any]:
         cfg = self.optimizer_cfg
-        opt = OPTIMIZERS[cfg["name"]](self.parameters(), lr=cfg["lr"], momentum=cfg["momentum"],
-                                      weight_decay=cfg["weight_decay"], fused=cfg.get("fused", False))
+        opt = option_callable(cfg)(self.parameters())
         factor = SCHEDULES[cfg["schedule"]]
         steps_per_epoch = max(1, int(self.trainer.estimated_stepping_batches) // self.max_epochs)
         sched = torch.optim.lr_scheduler.LambdaLR(

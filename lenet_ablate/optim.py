@@ -1,4 +1,4 @@
-"""Optimizers and learning-rate schedules by config name (torch only, so configs validate fast)."""
+"""Optimizers (the optimizer group's `_target_`s, one signature for all) and learning-rate schedules."""
 
 from __future__ import annotations
 
@@ -15,24 +15,23 @@ def _kernel(fused: bool) -> dict[str, bool]:
     return {"fused": True} if fused else {"foreach": True}
 
 
-def _sgd(params: Iterable[nn.Parameter], lr: float, momentum: float, weight_decay: float,
+def sgd(params: Iterable[nn.Parameter], lr: float, momentum: float, weight_decay: float,
          fused: bool = False) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, **_kernel(fused))
 
 
-def _adam(params: Iterable[nn.Parameter], lr: float, momentum: float, weight_decay: float,
+def adam(params: Iterable[nn.Parameter], lr: float, momentum: float, weight_decay: float,
           fused: bool = False) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=lr, betas=(momentum, 0.999), weight_decay=weight_decay, **_kernel(fused))
 
 
-def _rmsprop(params: Iterable[nn.Parameter], lr: float, momentum: float, weight_decay: float,
+def rmsprop(params: Iterable[nn.Parameter], lr: float, momentum: float, weight_decay: float,
              fused: bool = False) -> torch.optim.Optimizer:
     if fused:
         raise ValueError("PyTorch has no fused RMSprop")
     return torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=True)
 
 
-OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {"sgd": _sgd, "adam": _adam, "rmsprop": _rmsprop}
 # Optimizers with a fused (single-kernel) implementation, for optimizer.fused=true.
 FUSED = ("sgd", "adam")
 

@@ -58,7 +58,7 @@ def _swept_axes(sweep: Path) -> list[list[str]]:
     """For each key the sweep varied (command-line sweeps and sweeper params): its "key=value" strings."""
     from omegaconf import OmegaConf
 
-    from lenet_ablate.cli import sweep_axes
+    from lenet_ablate.sweeps import sweep_axes
 
     try:
         return sweep_axes(OmegaConf.load(sweep / "multirun.yaml"))[1]
@@ -437,7 +437,7 @@ def baseline_factors() -> dict[str, str]:
     from hydra import compose, initialize_config_dir
 
     from lenet_ablate.cli import config_dir
-    from lenet_ablate.train import factors
+    from lenet_ablate.identity import factors
 
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         return factors(compose("config"))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import json
 import logging
 import shutil
 import time
@@ -18,11 +16,12 @@ import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 import lenet_ablate
 from lenet_ablate.data import TensorDataModule
 from lenet_ablate.files import DataError
+from lenet_ablate.identity import config_id, factors, job_id, plain
 from lenet_ablate.model import build_model, parameter_table
 from lenet_ablate.module import DivergedError, LeNetModule, evaluate
 from lenet_ablate.records import SUMMARY, git_info, read_json, write_json
@@ -31,38 +30,8 @@ from lenet_ablate.templates import min_hamming_distance
 
 log = logging.getLogger("lenet_ablate")
 
-# Keys that do not change what a job computes, left out of the config hash.
-_NOT_HASHED = ("force", "seeds", "study_dir", "variant", "trainer.reuse_memory")
-
-
 class Interrupted(Exception):
     """The user stopped the run (Ctrl-C)."""
-
-
-def factors(cfg: DictConfig) -> dict[str, Any]:
-    """The factor levels of a config, as the study and the report name them."""
-    return {
-        "data": cfg.data.name,
-        "activation": cfg.activation.name,
-        "pooling": cfg.pooling.name,
-        "optimizer": cfg.optimizer.name,
-        "dropout": "none" if cfg.dropout.p == 0 else f"p{cfg.dropout.p:g}",
-        "augmentation": cfg.augmentation.name,
-        "head": cfg.head.name,
-        "model": "lecun1998" if cfg.model.c3 == "lecun" else "lenet5",
-    }
-
-
-def config_hash(cfg: DictConfig, ignore: tuple[str, ...] = ()) -> str:
-    """Hash of the resolved config minus bookkeeping keys (and `ignore`): equal hash = same training."""
-    plain = OmegaConf.to_container(cfg, resolve=True)
-    for key in ("hydra", *_NOT_HASHED, *ignore):
-        *parents, last = key.split(".")
-        node = plain
-        for part in parents:
-            node = node.get(part) or {}
-        node.pop(last, None)
-    return hashlib.sha256(json.dumps(plain, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _now() -> str:
@@ -105,7 +74,7 @@ def run_job(cfg: DictConfig, job_dir: Path, quiet: bool = False, threads: int | 
     """
     job_dir = Path(job_dir)
     path = job_dir / SUMMARY
-    key = config_hash(cfg)
+    key = job_id(cfg)
     old = read_json(path)
     if old and old.get("status") == "completed" and old.get("job_id") == key and not cfg.force:
         old.update(action="skipped", checked_at=_now())
@@ -115,14 +84,11 @@ def run_job(cfg: DictConfig, job_dir: Path, quiet: bool = False, threads: int | 
         shutil.rmtree(job_dir / stale, ignore_errors=True)
     summary: dict[str, Any] = {
         "status": "running", "action": "trained", "job_id": key,
-        "config_id": config_hash(cfg, ignore=("seed",)),  # same for all seeds of one configuration
-        "factors": factors(cfg),
-        "seed": cfg.seed, "run_key": cfg.get("run_key"), "started_at": _now(), "checked_at": _now(),
-        "version": lenet_ablate.__version__, "git": git_info(),
-        "config": OmegaConf.to_container(cfg, resolve=True),
+        "config_id": config_id(cfg), "factors": factors(cfg),
+        "seed": cfg.seed, "started_at": _now(), "checked_at": _now(),
+        "version": lenet_ablate.__version__, "git": git_info(), "config": plain(cfg),
         "tensorboard": str(job_dir / "tb"), "job_dir": str(job_dir),
     }
-    summary["config"].pop("hydra", None)
     write_json(path, summary)
     start = time.perf_counter()
     try:
@@ -176,19 +142,12 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
         reuse_freed_memory()
     if threads or cfg.trainer.threads:
         torch.set_num_threads(int(threads or cfg.trainer.threads))
-    aug = cfg.augmentation
-    data = TensorDataModule(
-        name=cfg.data.name, root=cfg.data.root, batch_size=cfg.data.batch_size,
-        eval_batch_size=cfg.data.eval_batch_size, val_size=cfg.data.val_size, split_seed=cfg.data.split_seed,
-        input=cfg.data.input, mean=cfg.data.mean, std=cfg.data.std, hflip=cfg.data.hflip,
-        shift=aug.shift, flip=aug.flip, order_seed=streams["batch_order"],
-        augment_seed=streams["augmentation"], channels_last=cfg.trainer.channels_last,
-        md5=OmegaConf.to_container(cfg.data.md5) if cfg.data.get("md5") else None,
-    )
+    data = TensorDataModule(cfg.data, cfg.augmentation, order_seed=streams["batch_order"],
+                            augment_seed=streams["augmentation"], channels_last=cfg.trainer.channels_last)
     model = initial_model(cfg)
     params = parameter_table(model)
-    label = cfg.get("run_key") or job_dir.name
-    module = LeNetModule(model, OmegaConf.to_container(cfg.optimizer), cfg.trainer.max_epochs,
+    label = job_dir.name
+    module = LeNetModule(model, plain(cfg.optimizer), cfg.trainer.max_epochs, model.head_classes,
                          channels_last=cfg.trainer.channels_last, dropout_seed=streams["dropout"],
                          epoch_log=(lambda line: log.info("%s %s", label, line)) if quiet else None)
     logger = TensorBoardLogger(save_dir=str(job_dir), name="tb", version="", default_hp_metric=False)
@@ -228,10 +187,10 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
     per_class = [row[i] / max(1, sum(row)) for i, row in enumerate(confusion)]
     metrics = {"train_acc": train_acc, "train_loss": train_loss, "val_acc": val_acc, "val_loss": val_loss,
                "test_acc": test_acc, "test_loss": test_loss}
-    hparams = {**factors(cfg), "lr": cfg.optimizer.lr, "momentum": cfg.optimizer.momentum,
+    hparams = {**factors(cfg), "data": cfg.data.name, "lr": cfg.optimizer.lr, "momentum": cfg.optimizer.momentum,
                "weight_decay": cfg.optimizer.weight_decay, "schedule": cfg.optimizer.schedule,
                "dropout_p": cfg.dropout.p, "batch_size": cfg.data.batch_size, "max_epochs": cfg.trainer.max_epochs,
-               "seed": cfg.seed, "c3": cfg.model.c3, "init": cfg.model.init, "input": cfg.data.input}
+               "seed": cfg.seed, "c3": cfg.model.c3, "input": cfg.data.input}
     logger.log_hyperparams(hparams, {f"hparams/{k}": v for k, v in metrics.items()})
     logger.finalize("success")
     # Thread count changes floating-point reduction order, so it is part of what reproduces a run.

@@ -1,0 +1,62 @@
+"""What makes two trainings the same: a configuration's factor levels and its two identities.
+
+- `config_id`: one configuration, all its seeds (the unit the report compares);
+- `job_id`: one training (the configuration and its seed; skip-completed compares it).
+
+Both hash the validated, typed config (so 0 and 0.0 agree) minus bookkeeping keys that do not
+change what is computed. No torch here: the report imports this to read summaries.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from typing import Any, Mapping
+
+from omegaconf import DictConfig, OmegaConf
+
+# Keys that do not change what a job computes. `run_key` is the folder-name key of summaries
+# written before 0.2 (left out so their identities agree with today's).
+BOOKKEEPING = ("hydra", "force", "seeds", "study_dir", "variant", "run_key", "trainer.reuse_memory")
+
+
+def plain(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """A resolved plain-dict copy of a config (DictConfig or an already plain summary config)."""
+    if isinstance(cfg, DictConfig):
+        return OmegaConf.to_container(cfg, resolve=True)
+    return copy.deepcopy(dict(cfg))
+
+
+def drop_keys(config: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """`config` without the dotted `keys` (missing ones ignored); modifies and returns it."""
+    for key in keys:
+        *parents, last = key.split(".")
+        node = config
+        for part in parents:
+            node = node.get(part) or {}
+        if isinstance(node, dict):
+            node.pop(last, None)
+    return config
+
+
+def config_hash(cfg: DictConfig | Mapping[str, Any], ignore: tuple[str, ...] = ()) -> str:
+    """16 hex digits identifying `cfg` minus bookkeeping keys (and `ignore`)."""
+    config = drop_keys(plain(cfg), (*BOOKKEEPING, *ignore))
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def job_id(cfg: DictConfig | Mapping[str, Any]) -> str:
+    """Identity of one training: equal job ids train the same thing."""
+    return config_hash(cfg)
+
+
+def config_id(cfg: DictConfig | Mapping[str, Any]) -> str:
+    """Identity of a configuration: the job id without the seed (shared by all seeds)."""
+    return config_hash(cfg, ignore=("seed",))
+
+
+def factors(cfg: DictConfig | Mapping[str, Any]) -> dict[str, str]:
+    """The level of each study factor (`study.factors`): the `name` of the group's chosen option."""
+    config = plain(cfg)
+    return {f: str(config[f]["name"]) for f in config["study"]["factors"]}
