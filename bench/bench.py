@@ -36,10 +36,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lenet_ablate.files import SPLIT_FILES, find_files  # noqa: E402
-from lenet_ablate.model import LeNet5  # noqa: E402
+from lenet_ablate.model import LeNet5, build_model  # noqa: E402
 from lenet_ablate.records import write_json  # noqa: E402
 
 OPTIMIZER = {"lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4}
+
+
+def baseline_model() -> LeNet5:
+    """The study's baseline network, built from conf/config.yaml."""
+    from hydra import compose, initialize_config_dir
+
+    from lenet_ablate.cli import config_dir
+
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        return build_model(compose("config"))
 
 
 def matmul_peak_gflops(threads: int, n: int = 1024, repeats: int = 10) -> float:
@@ -58,7 +68,7 @@ def train_flops_per_image() -> float:
     """FLOPs of one forward + backward pass of the modern LeNet-5, per image."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    model = LeNet5()
+    model = baseline_model()
     x = torch.randn(64, 1, 28, 28)
     with FlopCounterMode(display=False) as counter:
         model.loss(model(x), torch.zeros(64, dtype=torch.long)).backward()
@@ -100,7 +110,7 @@ def conventional(root: Path, epochs: int, augment: bool, threads: int, device: s
     class Plain(L.LightningModule):
         def __init__(self) -> None:
             super().__init__()
-            self.model = LeNet5()
+            self.model = baseline_model()
 
         def training_step(self, batch, _):
             x, y = batch

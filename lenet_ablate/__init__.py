@@ -1,3 +1,12 @@
 """lenet_ablate: Hydra-configured ablation studies of LeNet-5 on Fashion-MNIST and MNIST."""
 
-__version__ = "0.1.0"
+from pathlib import Path
+
+__version__ = "0.2.0"
+
+
+def config_dir() -> str:
+    """The top-level conf/ of a source checkout, else the copy shipped inside the package."""
+    here = Path(__file__).resolve().parent
+    source = here.parent / "conf"
+    return str(source if (source / "config.yaml").is_file() else here / "conf")

@@ -16,16 +16,10 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from lenet_ablate import config_dir
 from lenet_ablate.config import ConfigError, validate
 from lenet_ablate.files import DataError
 from lenet_ablate.sweeps import count_jobs, validate_sweep
-
-
-def config_dir() -> str:
-    """The top-level conf/ of a source checkout, else the copy shipped inside the package."""
-    here = Path(__file__).resolve().parent
-    source = here.parent / "conf"
-    return str(source if (source / "config.yaml").is_file() else here / "conf")
 
 
 def _quiet_libraries() -> None:

@@ -12,20 +12,34 @@ from typing import Any
 SUMMARY = "summary.json"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` so that a kill at any moment leaves the old or the new file, never half of one."""
+def normal_mode(mode: int = 0o666) -> int:
+    """`mode` under the process umask: the permissions a plain open() or mkdir() would give."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return mode & ~umask
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that a kill at any moment leaves the old or the new file, never half
+    of one. The file gets the permissions a plain open() would give (mkstemp's are 0600)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
+            os.fchmod(f.fileno(), normal_mode())
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """atomic_write_bytes of `text` in UTF-8."""
+    atomic_write_bytes(path, text.encode())
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

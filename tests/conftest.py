@@ -68,3 +68,15 @@ def run_cli(args: list[str], cwd: Path, timeout: int = 600, env: dict | None = N
     full_env.pop("HYDRA_FULL_ERROR", None)
     return subprocess.run([sys.executable, "-m", "lenet_ablate", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env=full_env)
+
+
+def datamodule(folder: Path, md5: dict[str, str], *overrides: str, order_seed: int = 0, augment_seed: int = 1):
+    """A TensorDataModule over a generated data set, from the composed config plus `overrides`."""
+    from hydra import compose, initialize_config_dir
+
+    from lenet_ablate.cli import config_dir
+    from lenet_ablate.data import TensorDataModule
+
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose("config", overrides=[*data_overrides(folder, md5, val_size=100), *overrides])
+    return TensorDataModule(cfg.data, cfg.augmentation, order_seed=order_seed, augment_seed=augment_seed)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import FASHION_DIR, write_dataset, write_idx
-from lenet_ablate.data import TensorDataModule, augment_batch, to_input
+from conftest import FASHION_DIR, datamodule, write_dataset, write_idx
+from lenet_ablate.data import augment_batch, to_input
 from lenet_ablate.files import DataError, find_files, load_split, read_idx
 
 
@@ -70,14 +70,14 @@ def test_missing_data_gives_where_and_how(tmp_path):
 
 def test_datamodule_split_sizes_and_normalisation(tiny_data):
     folder, md5 = tiny_data
-    dm = TensorDataModule(root=str(folder), md5=md5, val_size=100, mean=0.5, std=0.25, batch_size=64)
+    dm = datamodule(folder, md5, "data.mean=0.5", "data.std=0.25", "data.batch_size=64")
     dm.load()
     assert [len(dm.splits[s][1]) for s in ("train", "val", "test")] == [700, 100, 300]
     x, _ = dm.splits["train"]
     assert x.dtype == torch.float32 and x.shape[1:] == (1, 28, 28)
     assert x.min().item() == pytest.approx((0 - 0.5) / 0.25, abs=0.02)
     # The split is fixed by split_seed, independent of the run seed.
-    other = TensorDataModule(root=str(folder), md5=md5, val_size=100, mean=0.5, std=0.25, order_seed=7)
+    other = datamodule(folder, md5, "data.mean=0.5", "data.std=0.25", order_seed=7)
     other.load()
     assert torch.equal(dm.splits["val"][1], other.splits["val"][1])
     batches = list(dm.train_dataloader())
@@ -122,7 +122,7 @@ def test_shift_and_flip_together_keep_channels_aligned():
 
 def test_digits_are_never_flipped(tiny_data):
     folder, md5 = tiny_data
-    dm = TensorDataModule(name="mnist", root=str(folder), md5=md5, val_size=100, hflip=False, shift=0, flip=True)
+    dm = datamodule(folder, md5, "data=mnist", "augmentation.shift=0", "augmentation.flip=true")
     assert dm.flip is False
 
 

@@ -48,7 +48,7 @@ def test_bad_values_name_key_value_and_rule(override, message):
 
 
 def test_rbf_template_errors():
-    with pytest.raises(ConfigError, match="head.templates='gray' is not allowed; allowed: auto, digits, hadamard"):
+    with pytest.raises(ConfigError, match="head.templates=.gray. is not allowed; allowed: digits, hadamard, random"):
         validated("head=rbf", "head.templates=gray")
     from lenet_ablate.templates import codebook
     with pytest.raises(ValueError, match="template set 'digits' has 10 codes, the data has 5 classes"):

@@ -11,9 +11,11 @@ from hydra import compose, initialize_config_dir
 
 from lenet_ablate.cli import config_dir
 from lenet_ablate.config import validate
-from lenet_ablate.model import LeNet5, MaskedConv2d, RBFHead, ScaledTanh, Subsampling, build_model, parameter_table
+from lenet_ablate.heads import RBFHead
+from lenet_ablate.layers import MaskedConv2d, ScaledTanh, Subsampling
+from lenet_ablate.model import LeNet5, build_model, parameter_table
 from lenet_ablate.module import LeNetModule
-from lenet_ablate.optim import OPTIMIZERS
+from lenet_ablate.options import option_callable
 from lenet_ablate.templates import digit_codebook, hadamard_codebook, min_hamming_distance, random_codebook
 
 GROUPS = {name.name: sorted(p.stem for p in name.glob("*.yaml"))
@@ -22,7 +24,11 @@ GROUPS = {name.name: sorted(p.stem for p in name.glob("*.yaml"))
 
 def composed(*overrides: str):
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        return compose("config", overrides=list(overrides))
+        return validate(compose("config", overrides=list(overrides)))
+
+
+def model(*overrides: str) -> LeNet5:
+    return build_model(composed(*overrides))
 
 
 def test_groups_are_the_documented_ones():
@@ -30,13 +36,15 @@ def test_groups_are_the_documented_ones():
     assert GROUPS["pooling"] == ["avg", "max", "subsample"]
     assert GROUPS["optimizer"] == ["adam", "rmsprop", "sgd"]
     assert GROUPS["dropout"] == ["none", "p0.5"]
-    assert set(GROUPS) >= {"data", "activation", "pooling", "dropout", "optimizer", "augmentation", "head", "trainer"}
+    assert GROUPS["normalization"] == ["batch", "none"]
+    assert GROUPS["init"] == ["default", "kaiming", "lecun"]
+    assert set(GROUPS) >= {"data", "activation", "pooling", "dropout", "optimizer", "augmentation", "head", "trainer",
+                           "normalization", "init"}
 
 
 @pytest.mark.parametrize("group,option", [(g, o) for g, opts in GROUPS.items() for o in opts])
 def test_every_option_composes_and_trains_a_step(group, option):
     cfg = composed(f"{group}={option}")
-    validate(cfg)
     torch.manual_seed(0)
     model = build_model(cfg)
     size = 32 if cfg.data.input == "lecun32" else 28
@@ -45,8 +53,7 @@ def test_every_option_composes_and_trains_a_step(group, option):
     assert scores.shape == (8, 10)
     loss = model.loss(scores, y)
     assert torch.isfinite(loss)
-    opt = OPTIMIZERS[cfg.optimizer.name](model.parameters(), lr=cfg.optimizer.lr,
-                                         momentum=cfg.optimizer.momentum, weight_decay=0.0)
+    opt = option_callable(cfg.optimizer)(model.parameters())
     before = [p.detach().clone() for p in model.parameters()]
     loss.backward()
     opt.step()
@@ -54,20 +61,19 @@ def test_every_option_composes_and_trains_a_step(group, option):
 
 
 def test_modern_lenet_layer_shapes_and_parameters():
-    model = LeNet5()
-    table = parameter_table(model)
+    net = model()
+    table = parameter_table(net)
     # 1*6*25+6, 6*16*25+16, 400*120+120, 120*84+84, 84*10+10
     assert table == {"C1": 156, "S2": 0, "C3": 2416, "S4": 0, "C5": 48120, "F6": 10164, "output": 850,
                      "total": 61706}
-    assert model.features(torch.zeros(2, 1, 28, 28)).shape == (2, 400)
+    assert net.features(torch.zeros(2, 1, 28, 28)).shape == (2, 400)
 
 
 def test_dropout_is_after_the_two_hidden_linear_layers():
-    cfg = composed("dropout=p0.5", "dropout.p=0.3")
-    model = build_model(cfg)
-    drops = [name for name, m in model.named_modules() if isinstance(m, torch.nn.Dropout)]
+    net = model("dropout=p0.5", "dropout.p=0.3")
+    drops = [name for name, m in net.named_modules() if isinstance(m, torch.nn.Dropout)]
     assert drops == ["classifier.C5_drop", "classifier.F6_drop"]
-    assert model.classifier.C5_drop.p == 0.3
+    assert net.classifier.C5_drop.p == 0.3
 
 
 def test_scaled_tanh_maps_one_to_one():
@@ -86,7 +92,7 @@ def test_lecun1998_preset_has_the_papers_parameter_counts():
 
 
 def test_c3_mask_stays_zero_through_training():
-    conv = MaskedConv2d(6, 16, 5, mask=LeNet5(c3="lecun").features.C3.mask.view(16, 6))
+    conv = MaskedConv2d(6, 16, 5, mask=model("model.c3=lecun").features.C3.mask.view(16, 6))
     assert int(conv.mask.sum()) == 60
     opt = torch.optim.Adam(conv.parameters(), lr=0.1, weight_decay=0.01)
     for _ in range(3):
@@ -144,48 +150,70 @@ def test_module_schedule_cosine_reaches_zero():
     assert SCHEDULES["cosine"](0, 10, 3) == 1.0
     assert SCHEDULES["cosine"](30, 10, 3) == pytest.approx(0.0)
     assert [SCHEDULES["lecun1998"](e * 10, 10, 20) for e in (0, 2, 5, 8, 12)] == [1.0, 0.4, 0.2, 0.1, 0.02]
-    assert isinstance(LeNetModule(LeNet5(), {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0,
-                                              "schedule": "none"}, 1).model, LeNet5)
+    assert isinstance(LeNetModule(model(), {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0,
+                                            "schedule": "none"}, 1, 10).model, LeNet5)
 
 
 def test_max_pooling_before_relu_changes_nothing():
     torch.manual_seed(0)
-    model = LeNet5(activation="relu", pooling="max")
-    f = model.features
+    net = model("activation=relu", "pooling=max")
+    f = net.features
     assert list(f._modules)[:6] == ["C1", "S2", "C1_act", "C3", "S4", "C3_act"]
     modern = torch.nn.Sequential(f.C1, f.C1_act, f.S2, f.C3, f.C3_act, f.S4, f.flatten)  # same weights
     x = torch.randn(16, 1, 28, 28) * 3
     x[:, :, :10] = -0.8  # a uniform background: tied window values
     outputs, grads = [], []
     for features in (f, modern):
-        model.zero_grad()
-        out = model.head(model.classifier(features(x)))
+        net.zero_grad()
+        out = net.head(net.classifier(features(x)))
         out.square().sum().backward()
         outputs.append(out.detach())
-        grads.append([p.grad.clone() for p in model.parameters()])
+        grads.append([p.grad.clone() for p in net.parameters()])
     assert torch.equal(*outputs)
     assert all(torch.equal(a, b) for a, b in zip(*grads))
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "scaled_tanh"])
 def test_other_activations_keep_the_modern_order(activation):
-    assert list(LeNet5(activation=activation, pooling="max").features._modules)[:3] == ["C1", "C1_act", "S2"]
+    assert list(model(f"activation={activation}", "pooling=max").features._modules)[:3] == ["C1", "C1_act", "S2"]
 
 
 @pytest.mark.parametrize("name", ["sgd", "adam"])
 def test_fused_and_foreach_optimizers_take_the_same_step(name):
     # foreach is the default (bit-identical to PyTorch's per-parameter loop); fused rounds differently.
-    cfg = composed(f"optimizer={name}").optimizer
     results = []
     for fused in (False, True):
+        cfg = composed(f"optimizer={name}", f"optimizer.fused={fused}", "optimizer.weight_decay=5e-4")
         torch.manual_seed(0)
-        model = LeNet5()
-        start = torch.cat([p.detach().flatten() for p in model.parameters()])
-        opt = OPTIMIZERS[name](model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=5e-4, fused=fused)
+        net = build_model(cfg)
+        start = torch.cat([p.detach().flatten() for p in net.parameters()])
+        opt = option_callable(cfg.optimizer)(net.parameters())
         for _ in range(3):
             opt.zero_grad()
-            model.loss(model(torch.randn(8, 1, 28, 28)), torch.arange(8)).backward()
+            net.loss(net(torch.randn(8, 1, 28, 28)), torch.arange(8)).backward()
             opt.step()
-        results.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+        results.append(torch.cat([p.detach().flatten() for p in net.parameters()]))
     assert (results[0] - start).abs().max() > 1e-3  # it did train
     torch.testing.assert_close(results[0], results[1], rtol=1e-4, atol=1e-5)
+
+
+def test_batch_normalization_sits_after_c1_c3_c5_f6_before_the_activation():
+    net = model("normalization=batch", "activation=tanh")
+    assert list(net.features._modules)[:4] == ["C1", "C1_norm", "C1_act", "S2"]
+    assert list(net.classifier._modules)[:3] == ["C5", "C5_norm", "C5_act"]
+    norms = {n: m.num_features for n, m in net.named_modules() if n.endswith("_norm")}
+    assert norms == {"features.C1_norm": 6, "features.C3_norm": 16, "classifier.C5_norm": 120,
+                     "classifier.F6_norm": 84}
+    table = parameter_table(net)  # each norm adds 2 parameters per channel to its layer
+    assert table["C1"] == 156 + 12 and table["C5"] == 48120 + 240 and table["total"] == 61706 + 2 * 226
+    assert "_norm" not in "".join(model().features._modules)  # none: no layers at all
+
+
+def test_init_options():
+    kaiming, default, lecun = (model(f"init={i}") for i in ("kaiming", "default", "lecun"))
+    assert kaiming.features.C1.bias.abs().max() == 0  # He-normal: zero biases
+    assert default.features.C1.bias.abs().max() > 0  # PyTorch's: uniform biases
+    bound = 2.4 / 400  # C5's fan-in is 400
+    assert lecun.classifier.C5.weight.abs().max() <= bound and lecun.classifier.C5.weight.abs().max() > 0.9 * bound
+    # He-normal: std = sqrt(2 / fan_in); 48,000 draws pin it within a few percent.
+    assert kaiming.classifier.C5.weight.std().item() == pytest.approx(math.sqrt(2 / 400), rel=0.03)

@@ -6,9 +6,10 @@ import numpy as np
 import torch
 from hydra import compose, initialize_config_dir
 
+from conftest import datamodule
+
 from lenet_ablate.cli import config_dir
 from lenet_ablate.config import validate
-from lenet_ablate.data import TensorDataModule
 from lenet_ablate.seeding import STREAMS, stream_seeds
 from lenet_ablate.train import initial_model
 
@@ -40,8 +41,7 @@ def test_batch_order_does_not_depend_on_augmentation(tiny_data):
     folder, md5 = tiny_data
     orders = []
     for shift in (0, 2):
-        dm = TensorDataModule(root=str(folder), md5=md5, val_size=100, batch_size=64, shift=shift,
-                              order_seed=5, augment_seed=9)
+        dm = datamodule(folder, md5, f"augmentation.shift={shift}", order_seed=5, augment_seed=9)
         dm.load()
         orders.append(torch.cat([y for _, y in dm.train_dataloader()]))
     assert torch.equal(orders[0], orders[1])

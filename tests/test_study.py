@@ -34,9 +34,8 @@ def test_experiments_expand_to_levels_times_seeds_and_rerun_trains_nothing(tmp_p
     jobs = statuses(tmp_path / "all")
     # 5 experiments with 3+2+3+2+2 levels share one baseline: 8 distinct configurations.
     assert sorted(jobs) == sorted(f"{k}-seed0" for k in (
-        "relu-max-sgd-drop0.0-standard", "tanh-max-sgd-drop0.0-standard", "sigmoid-max-sgd-drop0.0-standard",
-        "relu-avg-sgd-drop0.0-standard", "relu-max-rmsprop-drop0.0-standard", "relu-max-adam-drop0.0-standard",
-        "relu-max-sgd-drop0.5-standard", "relu-max-sgd-drop0.0-none"))
+        "baseline", "activation_tanh", "activation_sigmoid", "pooling_avg", "optimizer_rmsprop", "optimizer_adam",
+        "dropout_p0.5", "augmentation_none"))
     assert set(jobs.values()) == {"completed"}
     mtimes = {p: p.stat().st_mtime for p in (tmp_path / "all").rglob("events.out.tfevents*")}
     again = run_cli(["experiment=all", "seeds=1", *common], tmp_path)

@@ -1,0 +1,73 @@
+"""`make report`: merge the job summaries and TensorBoard logs of sweeps into tables, statistics,
+figures, report.md and a self-contained report.html.
+
+python -m lenet_ablate.report [SWEEP_DIR ...] [--out DIR] [--min-effect X]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from lenet_ablate.report.build import report_runs
+from lenet_ablate.report.collect import find_sweeps, load_jobs
+
+
+class ReportError(RuntimeError):
+    """Nothing to report, or the report cannot be written; the message says which."""
+
+
+def baseline() -> tuple[dict[str, str], dict]:
+    """The study baseline's factor levels and resolved config, from conf/config.yaml's defaults."""
+    from hydra import compose, initialize_config_dir
+
+    from lenet_ablate import config_dir
+    from lenet_ablate.identity import factors, plain
+
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose("config")
+    return factors(cfg), plain(cfg)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m lenet_ablate.report", description=__doc__.splitlines()[0])
+    parser.add_argument("sweeps", nargs="*", type=Path, help="sweep folders (default: every sweep under multirun/)")
+    parser.add_argument("--out", type=Path, default=Path("multirun_reports"), help="output folder")
+    parser.add_argument("--min-effect", type=float, default=0.01,
+                        help="smallest test-accuracy difference of interest (default 0.01)")
+    args = parser.parse_args(argv)
+    try:
+        sweeps = find_sweeps(args.sweeps or [Path("multirun")])
+        if not sweeps:
+            raise ReportError(f"no runs found under {', '.join(map(str, args.sweeps or ['multirun']))} "
+                              "(no Hydra multirun.yaml); run a sweep first, e.g. make ablate")
+        levels, default = baseline()
+        frames = []
+        for sweep in sweeps:
+            runs = load_jobs(sweep)
+            if runs.empty:
+                print(f"report: {sweep}: no jobs in this sweep folder, skipped")
+                continue
+            name = sweep.name if sum(s.name == sweep.name for s in sweeps) == 1 else f"{sweep.parent.name}_{sweep.name}"
+            report_runs(runs, args.out / name, f"lenet_ablate report: {sweep}", levels, default,
+                        args.min_effect)
+            print(f"report: {sweep} -> {args.out / name}/report.md, report.html ({len(runs)} jobs)")
+            frames.append(runs)
+        if not frames:
+            raise ReportError("the sweep folders hold no jobs")
+        if len(frames) > 1:
+            report_runs(pd.concat(frames, ignore_index=True), args.out / "study", "lenet_ablate report: study",
+                        levels, default, args.min_effect)
+            print(f"report: all sweeps -> {args.out / 'study'}/report.md, report.html")
+    except (ReportError, OSError) as exc:
+        print(f"report: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

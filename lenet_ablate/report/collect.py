@@ -1,0 +1,125 @@
+"""Collecting a report's input: sweep folders, one row per job from its summary.json, and the
+per-epoch curves from its TensorBoard event file."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lenet_ablate.identity import config_id
+from lenet_ablate.records import SUMMARY, read_json
+
+SPLITS = ["train", "val", "test"]
+
+
+def find_sweeps(paths: list[Path]) -> list[Path]:
+    """Sweep folders (holding Hydra's multirun.yaml) at or under each of `paths`."""
+    sweeps: list[Path] = []
+    for path in paths:
+        if (path / "multirun.yaml").is_file():
+            sweeps.append(path)
+        elif path.is_dir():
+            sweeps.extend(sorted(p.parent for p in path.rglob("multirun.yaml")))
+    return list(dict.fromkeys(sweeps))
+
+
+def _swept_axes(sweep: Path) -> list[list[str]]:
+    """For each key the sweep varied (command-line sweeps and sweeper params): its "key=value" strings."""
+    from omegaconf import OmegaConf
+
+    from lenet_ablate.sweeps import sweep_axes
+
+    try:
+        return sweep_axes(OmegaConf.load(sweep / "multirun.yaml"))[1]
+    except Exception:  # an old or hand-edited multirun.yaml: then no "never started" rows
+        return []
+
+
+def job_row(job: Path, sweep_name: str) -> dict[str, Any]:
+    """One job's row: status, factor levels, identities, metrics; `_config` and `_confusion` are
+    internal columns (the resolved config and the confusion matrix)."""
+    s = read_json(job / SUMMARY)
+    row: dict[str, Any] = {"sweep": sweep_name, "job": job.name, "job_dir": str(job)}
+    if s is None:
+        return {**row, "status": "missing", "error": "no summary.json (the job never finished)"}
+    status = s.get("status", "missing")
+    config = s.get("config") or {}
+    git = s.get("git") or {}
+    row.update(status="missing" if status == "running" else status, **(s.get("factors") or {}),
+               seed=s.get("seed"), epochs=s.get("epochs"), best_epoch=s.get("best_epoch"),
+               max_epochs=(config.get("trainer") or {}).get("max_epochs"),
+               lr=(config.get("optimizer") or {}).get("lr"), wall_time_s=s.get("wall_time_s"),
+               job_id=s.get("job_id", s.get("config_hash")),
+               config_id=config_id(config) if config else s.get("config_id"),
+               version=s.get("version"), git_commit=git.get("commit"), git_dirty=git.get("dirty"),
+               error=s.get("error"), _config=config, _factors=list((s.get("factors") or {}).keys()))
+    if status == "running":
+        row["error"] = "killed while running (summary still says running)"
+    for split in SPLITS:
+        for metric in ("acc", "loss"):
+            row[f"{split}_{metric}"] = (s.get("metrics") or {}).get(f"{split}_{metric}")
+    row["_confusion"] = s.get("confusion_matrix")
+    return row
+
+
+def load_jobs(sweep: Path) -> pd.DataFrame:
+    """One row per job of a sweep, including jobs that were asked for but never started (missing)."""
+    import yaml
+
+    axes = _swept_axes(sweep)
+    swept = {item for axis in axes for item in axis}
+    rows, seen = [], set()
+    for hydra_dir in sorted(sweep.glob("*/.hydra")):
+        rows.append(job_row(hydra_dir.parent, sweep.name))
+        try:
+            overrides = yaml.safe_load((hydra_dir / "overrides.yaml").read_text()) or []
+        except (OSError, yaml.YAMLError):
+            continue
+        seen.add(frozenset(o for o in overrides if o in swept))
+    for combo in map(frozenset, itertools.product(*axes)):
+        if combo not in seen:
+            rows.append({"sweep": sweep.name, "job": ",".join(sorted(combo)), "job_dir": str(sweep),
+                         "status": "missing", "error": "never started"})
+    for row in rows:
+        for events in sorted(Path(row["job_dir"]).glob("tb/events.out.tfevents*")):
+            if not event_file_complete(events):
+                print(f"report: warning: {events} is truncated (partial last record); its curves may end early")
+                row["error"] = (row.get("error") or "") + f" truncated event file {events.name}"
+    return pd.DataFrame(rows)
+
+
+def event_file_complete(path: Path) -> bool:
+    """True if a TensorBoard event file ends on a whole record (TFRecord framing: 8-byte length,
+    4-byte CRC, payload, 4-byte CRC); a killed writer leaves a partial last record."""
+    size, pos = path.stat().st_size, 0
+    with open(path, "rb") as f:
+        while pos < size:
+            header = f.read(8)
+            if len(header) < 8:
+                return False
+            pos += 16 + int.from_bytes(header, "little")
+            f.seek(pos)
+    return pos == size
+
+
+def load_curves(job_dir: str) -> pd.DataFrame | None:
+    """Per-epoch train/val accuracy and loss of one job from its TensorBoard run (None if unreadable)."""
+    from tbparse import SummaryReader
+
+    tb = Path(job_dir) / "tb"
+    if not tb.is_dir():
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scalars = SummaryReader(str(tb)).scalars
+    except Exception:
+        return None
+    if scalars.empty:
+        return None
+    keep = scalars[scalars.tag.isin(["train/acc", "train/loss", "val/acc", "val/loss"])]
+    return keep.pivot_table(index="step", columns="tag", values="value", aggfunc="last")

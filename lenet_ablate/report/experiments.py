@@ -1,0 +1,150 @@
+"""Configurations and one-factor experiments, found from the jobs' own configs.
+
+A configuration is a config_id (the resolved config minus seed and bookkeeping). A one-factor
+experiment around a baseline configuration B and factor F is every configuration equal to B in
+everything but F's config node (lr, epochs, data, model and head included): so runs of other
+settings never enter its statistics, however they are named.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from lenet_ablate.identity import BOOKKEEPING, config_hash, drop_keys
+from lenet_ablate.report import stats
+
+FAILED = ("diverged", "failed", "interrupted")
+
+
+def factor_names(runs: pd.DataFrame) -> list[str]:
+    """The study factors the summaries name, in their order."""
+    names: dict[str, None] = {}
+    for factors in runs.get("_factors", pd.Series(dtype=object)).dropna():
+        names.update(dict.fromkeys(factors))
+    return list(names)
+
+
+def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def configurations(runs: pd.DataFrame, baseline: dict[str, str], default: dict[str, Any]) -> pd.DataFrame:
+    """One row per configuration: its label, levels, config, job counts by status and the
+    completed seeds' mean accuracies. The label names what differs from the reference baseline:
+    among configurations with the baseline's levels, the one closest to `default` (the config
+    conf/config.yaml composes), then the one with most jobs."""
+    jobs = runs[runs.config_id.notna()] if "config_id" in runs else runs.iloc[0:0]
+    factors = factor_names(runs)
+    rows = []
+    for cid, g in jobs.groupby("config_id", sort=False):
+        done = g[g.status == "completed"]
+        row = {"config_id": cid, "_config": g["_config"].iloc[0], "jobs": len(g),
+               **{f: g[f].iloc[0] for f in factors if f in g},
+               **{s: int((g.status == s).sum()) for s in ("completed", *FAILED)},
+               "seeds": sorted(int(x) for x in done.seed.dropna())}
+        for split in ("train", "val", "test"):
+            row[f"{split}_acc"] = done[f"{split}_acc"].astype(float).mean() if len(done) else math.nan
+            row[f"{split}_acc_std"] = done[f"{split}_acc"].astype(float).std(ddof=1) if len(done) > 1 else math.nan
+        improving = done.best_epoch.notna() & (done.best_epoch == done.epochs) & (done.epochs == done.max_epochs)
+        row["still_improving"] = bool(len(done) and improving.sum() * 2 > len(done))
+        row["max_epochs"] = done.max_epochs.max() if len(done) else math.nan
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    is_base = table.apply(lambda r: all(r.get(f, v) in (v, None) for f, v in baseline.items()), axis=1)
+    table["is_baseline"] = is_base
+    table["_distance"] = [len(_differences(c, default, [])) for c in table._config]
+    candidates = table[is_base] if is_base.any() else table
+    reference = candidates.sort_values(["_distance", "jobs"], ascending=[True, False]).iloc[0]
+    table["configuration"] = [_label(r, reference, factors) for _, r in table.iterrows()]
+    dup = table.configuration.duplicated(keep=False)
+    table.loc[dup, "configuration"] += " [" + table.loc[dup, "config_id"].str[:6] + "]"
+    table["warnings"] = table.apply(warnings, axis=1)
+    return table
+
+
+def _differences(config: dict[str, Any], other: dict[str, Any], skip: list[str]) -> list[str]:
+    """"key=value" for each setting of `config` that `other` has with another value (settings only
+    one of them has, from another code version, are not differences); `skip`: nodes left out."""
+    mine, theirs = (_flat(drop_keys(dict(c), (*BOOKKEEPING, "seed", *skip))) for c in (config, other))
+    return [f"{k}={mine[k]}" for k in sorted(set(mine) & set(theirs)) if mine[k] != theirs[k]]
+
+
+def _label(row: pd.Series, reference: pd.Series, factors: list[str]) -> str:
+    changed = [f for f in factors if f in row and row[f] != reference.get(f)]
+    parts = [f"{f}={row[f]}" for f in changed] + _differences(row["_config"], reference["_config"], changed)
+    return ", ".join(parts) or "baseline"
+
+
+def warnings(row: pd.Series) -> str:
+    """Warnings a reader must see beside a configuration's numbers."""
+    out = [f"{row[s]} {s}" for s in FAILED if row.get(s)]
+    if row.get("still_improving"):
+        out.append(f"still improving at {int(row['max_epochs'])} epochs")
+    return "; ".join(out)
+
+
+def rank(configs: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(best, worst) configuration. Best: highest mean validation accuracy among configurations with
+    no diverged, failed or interrupted seed. Worst: a configuration with the largest share of such
+    seeds if any has one, else the lowest mean validation accuracy. Test accuracy never ranks."""
+    clean = configs[configs[list(FAILED)].sum(axis=1) == 0]
+    pool = clean if not clean.empty else configs
+    best = pool.sort_values("val_acc", ascending=False, na_position="last").iloc[0]
+    share = configs[list(FAILED)].sum(axis=1) / configs.jobs
+    if (share > 0).any():
+        worst = configs.assign(_share=share).sort_values(["_share", "val_acc"], ascending=[False, True]).iloc[0]
+    else:
+        worst = configs.sort_values("val_acc").iloc[0]
+    return best, worst
+
+
+def experiments(configs: pd.DataFrame, factors: list[str]) -> list[dict[str, Any]]:
+    """One-factor experiments: for each baseline configuration B and factor F, the configurations
+    equal to B except in F's node, when they hold two or more levels of F."""
+    found, seen = [], set()
+    bases = configs[configs.is_baseline].sort_values(["_distance", "jobs"], ascending=[True, False])
+    for _, base in bases.iterrows():
+        for factor in factors:
+            key = config_hash(base["_config"], ignore=("seed", factor))
+            same = [config_hash(c, ignore=("seed", factor)) == key for c in configs._config]
+            # Other settings inside the factor's own node (e.g. another sgd lr) are not levels.
+            members = configs[pd.Series(same, index=configs.index) &
+                              ((configs[factor] != base[factor]) | (configs.config_id == base.config_id))]
+            ids = frozenset(members.config_id)
+            if members[factor].nunique() < 2 or (factor, ids) in seen:
+                continue
+            seen.add((factor, ids))
+            found.append({"factor": factor, "reference": base, "members": members})
+    return found
+
+
+def level_rows(exp: dict[str, Any], runs: pd.DataFrame, metric: str = "test_acc") -> list[dict[str, Any]]:
+    """Per level of one experiment: n, mean and 95% interval of `metric`, and its difference from
+    the reference level (raw p only; the report adjusts over its whole family)."""
+    factor, ref = exp["factor"], exp["reference"]
+    done = runs[runs.status == "completed"]
+    series = {cid: done[done.config_id == cid].set_index("seed")[metric].astype(float)
+              for cid in exp["members"].config_id}
+    rows = []
+    members = exp["members"].assign(_ref=exp["members"].config_id != ref.config_id)
+    for _, level in members.sort_values(["_ref", factor]).iterrows():
+        values = series[level.config_id]
+        mean, std, lo, hi = stats.mean_ci(values.to_numpy())
+        row = {factor: level[factor], "configuration": level.configuration, "n": len(values),
+               "diverged/failed": int(level[list(FAILED)].sum()), "mean": mean, "std": std,
+               "ci95_low": lo, "ci95_high": hi, "warnings": level["warnings"], "_values": values}
+        if level.config_id != ref.config_id:
+            row["_diff"] = stats.difference(values, series[ref.config_id])
+        rows.append(row)
+    return rows

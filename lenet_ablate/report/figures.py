@@ -1,0 +1,105 @@
+"""The report's figures as PNG bytes: learning curves, every seed per level, confusion matrices."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lenet_ablate.report.collect import load_curves
+
+CLASS_NAMES = {
+    "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                      "Ankle boot"],
+    "mnist": [str(d) for d in range(10)],
+}
+
+
+def _figure(*args: Any, **kwargs: Any):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(*args, **kwargs)
+
+
+def _png(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def curves_figure(jobs: pd.DataFrame, title: str) -> bytes | None:
+    """Train vs val accuracy and loss per epoch: every seed as a thin line, the mean bold."""
+    curves = [c for c in (load_curves(d) for d in jobs.job_dir) if c is not None]
+    if not curves:
+        return None
+    fig, axes = _figure(1, 2, figsize=(10, 3.6))
+    for ax, metric in zip(axes, ("acc", "loss")):
+        for split, color in (("train", "tab:blue"), ("val", "tab:orange")):
+            tag = f"{split}/{metric}"
+            series = pd.concat([c[tag] for c in curves if tag in c], axis=1)
+            epochs = series.index + 1
+            ax.plot(epochs, series, color=color, alpha=0.35, linewidth=0.8)
+            ax.plot(epochs, series.mean(axis=1), "o-", markersize=3, color=color,
+                    label=f"{split} (mean of {series.shape[1]} seeds)")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy" if metric == "acc" else "loss")
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.suptitle(title, fontsize=9)
+    return _png(fig)
+
+
+def seeds_figure(rows: list[dict[str, Any]], factor: str) -> bytes:
+    """Each seed's test accuracy as a dot per level, with the level's mean and 95% interval."""
+    fig, ax = _figure(figsize=(1.6 + 1.2 * len(rows), 3.4))
+    for i, row in enumerate(rows):
+        values = row["_values"].to_numpy()
+        jitter = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else np.zeros(len(values))
+        ax.plot(i + jitter, values, "o", color="tab:gray" if i == 0 else "tab:blue", alpha=0.7, markersize=5)
+        if row["ci95_low"] == row["ci95_low"]:
+            ax.errorbar(i + 0.28, row["mean"], yerr=[[row["mean"] - row["ci95_low"]], [row["ci95_high"] - row["mean"]]],
+                        fmt="s", color="black", capsize=5, markersize=5)
+        elif row["mean"] == row["mean"]:
+            ax.plot(i + 0.28, row["mean"], "s", color="black", markersize=5)
+    ax.set_xticks(range(len(rows)), [str(r[factor]) for r in rows])
+    ax.set_xlim(-0.5, len(rows) - 0.3)
+    ax.set_ylabel("test accuracy")
+    ax.set_title(f"{factor}: dots = seeds (grey: reference level); square = mean with 95% interval", fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return _png(fig)
+
+
+def confusion_figure(jobs: pd.DataFrame, title: str) -> bytes | None:
+    """Confusion matrix (summed over seeds) and per-class test accuracy."""
+    mats = [np.array(m) for m in jobs["_confusion"] if isinstance(m, list) and m]
+    if not mats:
+        return None
+    cm = np.sum(mats, axis=0)
+    data = str(jobs["_config"].iloc[0].get("data", {}).get("name", ""))
+    names = CLASS_NAMES.get(data, [str(i) for i in range(len(cm))])
+    per_class = cm.diagonal() / np.maximum(cm.sum(1), 1)
+    fig, (ax1, ax2) = _figure(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1.2, 1]})
+    ax1.imshow(cm, cmap="Blues")
+    ax1.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
+    ax1.set_yticks(range(len(names)), names, fontsize=7)
+    ax1.set_xlabel("predicted")
+    ax1.set_ylabel("true")
+    for i, j in itertools.product(range(len(cm)), repeat=2):
+        ax1.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=6,
+                 color="white" if cm[i, j] > cm.max() / 2 else "black")
+    ax2.barh(names, per_class, color="tab:blue")
+    ax2.invert_yaxis()
+    ax2.set_xlim(0, 1)
+    ax2.set_xlabel("per-class test accuracy")
+    ax2.tick_params(labelsize=7)
+    fig.suptitle(title, fontsize=9)
+    return _png(fig)
