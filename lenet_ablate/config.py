@@ -150,7 +150,12 @@ def validate(cfg: DictConfig, choices: Any = None) -> DictConfig:
     schema = ConfigStore.instance().load(f"{SCHEMA}.yaml").node
     try:
         _name_options(plain, choices)
-        typed = OmegaConf.merge(schema, plain)
+        known = [k for k in plain if k in schema]
+        typed = OmegaConf.merge(schema, OmegaConf.masked_copy(plain, known))
+        with open_dict(typed):  # a user's own factor groups: untyped, kept as given
+            for key in plain:
+                if key not in schema:
+                    typed[key] = plain[key]
         OmegaConf.to_container(typed, resolve=True, throw_on_missing=True)
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None) or "config"

@@ -16,7 +16,7 @@ import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 import lenet_ablate
 from lenet_ablate.data import TensorDataModule
@@ -87,6 +87,8 @@ def run_job(cfg: DictConfig, job_dir: Path, quiet: bool = False, threads: int | 
         "config_id": config_id(cfg), "factors": factors(cfg),
         "seed": cfg.seed, "started_at": _now(), "checked_at": _now(),
         "version": lenet_ablate.__version__, "git": git_info(), "config": plain(cfg),
+        # With interpolations kept: the report attributes `${factor.key}` settings to their factor.
+        "config_unresolved": OmegaConf.to_container(cfg, resolve=False),
         "tensorboard": str(job_dir / "tb"), "job_dir": str(job_dir),
     }
     write_json(path, summary)

@@ -14,7 +14,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from conftest import ROOT, data_overrides, run_cli
-from lenet_ablate import records, report
+from lenet_ablate import records
+from lenet_ablate.report import render
+from lenet_ablate.report.__main__ import main as report_main
 from lenet_ablate.cli import config_dir
 from lenet_ablate.config import ConfigError, validate
 
@@ -101,8 +103,8 @@ def test_report_on_a_full_disk_presents_no_partial_report(tmp_path, monkeypatch,
     def full_disk(path, text):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(report, "atomic_write_text", full_disk)
-    assert report.main([str(sweep), "--out", str(out)]) == 1
+    monkeypatch.setattr(render, "atomic_write_text", full_disk)
+    assert report_main([str(sweep), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "No space left on device" in err and err.count("\n") == 1
     assert not list(out.rglob("report.md")) and not list(out.rglob("*.png"))

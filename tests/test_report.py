@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 from conftest import ROOT, data_overrides, run_cli
-from lenet_ablate import report
+from lenet_ablate.report.__main__ import main as report_main
 
 
 @pytest.fixture(scope="session")
@@ -40,25 +39,9 @@ def sweep(sweep_template, tmp_path) -> Path:
     return copy
 
 
-def test_mean_ci_and_tests_match_scipy():
-    x = np.array([0.90, 0.91, 0.92, 0.905])
-    mean, std, lo, hi = report.mean_ci(x)
-    assert mean == pytest.approx(0.90875) and std == pytest.approx(np.std(x, ddof=1))
-    half = stats.t.ppf(0.975, 3) * std / 2
-    assert (lo, hi) == pytest.approx((mean - half, mean + half))
-    a = pd.DataFrame({"seed": [0, 1, 2], "test_acc": [0.80, 0.82, 0.85]})
-    b = pd.DataFrame({"seed": [0, 1, 2], "test_acc": [0.90, 0.91, 0.93]})
-    name, p = report.compare(a, b)
-    assert name == "paired t" and p == pytest.approx(stats.ttest_rel([0.80, 0.82, 0.85], [0.90, 0.91, 0.93]).pvalue)
-    c = pd.DataFrame({"seed": [5, 6, 7, 8], "test_acc": [0.7, 0.72, 0.71, 0.69]})
-    name, p = report.compare(c, b)
-    assert name == "Welch t"
-    assert p == pytest.approx(stats.ttest_ind([0.7, 0.72, 0.71, 0.69], [0.90, 0.91, 0.93], equal_var=False).pvalue)
-
-
 def test_report_tables_csv_and_html(sweep, tmp_path):
     out = tmp_path / "reports"
-    assert report.main([str(sweep), "--out", str(out)]) == 0
+    assert report_main([str(sweep), "--out", str(out)]) == 0
     runs = pd.read_csv(out / "activation" / "runs.csv")
     assert len(runs) == 6  # 4 completed + 1 diverged + 1 missing (never started)
     assert sorted(runs.status) == ["completed"] * 4 + ["diverged", "missing"]
@@ -73,13 +56,17 @@ def test_report_tables_csv_and_html(sweep, tmp_path):
     by_config = done.groupby("activation").val_acc.mean()
     best_line = next(line for line in md.splitlines() if line.endswith("| best   |"))
     worst_line = next(line for line in md.splitlines() if line.endswith("| worst  |"))
-    assert f"activation={by_config.idxmax()}," in best_line and f"activation={by_config.idxmin()}," in worst_line
-    assert "## Experiment: activation" in md
+    name = {"relu": "| baseline ", "tanh": "| activation=tanh ", "sigmoid": "| activation=sigmoid "}
+    # tanh has a diverged seed: it cannot be best, and it ranks worst (largest share of failures).
+    assert best_line.startswith(name[by_config.drop("tanh").idxmax()]) and worst_line.startswith(name["tanh"])
+    assert "### Experiment: activation" in md and "Holm-Bonferroni" in md
+    table = md.split("### Experiment: activation")[1]
+    assert "1 diverged" in table and "p Holm" in table and "detectable (80% power)" in table
     assert any("tanh-seed1" in line and "diverged" in line and "non-finite" in line for line in md.splitlines())
     assert "never started" in md
     html = (out / "activation" / "report.html").read_text()
     assert html.count("src='data:image/png;base64,") >= 5  # curves x2, confusion x2, bars
-    for png in ("curves_best.png", "curves_worst.png", "confusion_best.png", "bars_activation.png"):
+    for png in ("curves_best.png", "curves_worst.png", "confusion_best.png", "seeds_activation.png"):
         assert (out / "activation" / png).stat().st_size > 1000
 
 
@@ -100,12 +87,50 @@ def test_empty_folder_and_truncated_event_file(sweep, tmp_path):
     assert len(warnings) == 1 and events.name in warnings[0]
 
 
-def test_configurations_differing_outside_the_factors_are_kept_apart():
-    base = {"activation": "relu", "pooling": "max", "optimizer": "sgd", "dropout": "none", "augmentation": "standard",
-            "data": "fashion_mnist", "model": "lenet5", "head": "softmax"}
-    done = pd.DataFrame([{**base, "config_id": cid, "seed": s} for cid in ("aaaaaa11", "bbbbbb22") for s in (0, 1)])
-    labels = report.config_labels(done)
-    assert labels.nunique() == 2 and labels.str.endswith("[aaaaaa]").sum() == 2
-    rbf = pd.Series({**base, "head": "rbf"})
-    assert report.config_key(rbf).endswith("head=rbf")
-    assert report.config_labels(done.drop(columns="config_id")).nunique() == 1  # old summaries
+def test_ad_hoc_sweep_never_joins_the_study_levels(tmp_path, tiny_data):
+    """experiment=pooling seeds=2 plus an ad-hoc pooling sweep at another lr under one folder: every
+    level keeps its own n (the old report pooled them and crashed pairing 4 runs with 8)."""
+    common = [*data_overrides(*tiny_data), "trainer.max_epochs=1"]
+    assert run_cli(["experiment=pooling", "seeds=2", f"study_dir={tmp_path / 'multirun'}", *common],
+                   tmp_path).returncode == 0
+    proc = run_cli(["-m", "pooling=max,avg", "seed=0,1", "optimizer.lr=0.01",
+                    f"hydra.sweep.dir={tmp_path / 'multirun' / 'adhoc'}", *common], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = tmp_path / "reports"
+    assert report_main([str(tmp_path / "multirun"), "--out", str(out)]) == 0
+    md = (out / "study" / "report.md").read_text()
+    assert md.count("### Experiment: pooling") == 2 and "(around optimizer.lr=0.01)" in md
+    for section in md.split("### Experiment: pooling")[1:]:
+        rows = [line for line in section.splitlines() if line.startswith("| max ") or line.startswith("| avg ")]
+        assert len(rows) == 2 and all(line.split("|")[2].strip() == "2" for line in rows), rows  # n = 2 each
+    assert "Family: all 2 testable comparisons" in md
+    configs = md.split("## All configurations")[1].split("##")[0]
+    for label in ("| baseline ", "| pooling=avg ", "| optimizer.lr=0.01 ", "| pooling=avg, optimizer.lr=0.01 "):
+        assert label in configs
+
+
+def test_report_replacement_keeps_the_old_report_when_interrupted(sweep, tmp_path, monkeypatch):
+    from lenet_ablate.report import render
+
+    out = tmp_path / "reports"
+    os.umask(old_umask := os.umask(0o022))  # under umask 022 files must come out 0644, folders 0755
+    os.umask(0o022)
+    assert report_main([str(sweep), "--out", str(out)]) == 0
+    before = (out / "activation" / "report.md").read_text()
+    real_replace = render.os.replace
+
+    def die_at_the_swap(src, dst):
+        if Path(dst).name == "activation":
+            raise KeyboardInterrupt  # killed between writing the new report and swapping it in
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(render.os, "replace", die_at_the_swap)
+    with pytest.raises(KeyboardInterrupt):
+        report_main([str(sweep), "--out", str(out)])
+    assert (out / "activation" / "report.md").read_text() == before  # the old report, whole
+    monkeypatch.setattr(render.os, "replace", real_replace)
+    assert report_main([str(sweep), "--out", str(out)]) == 0  # the next run repairs: one version left
+    assert len([p for p in out.iterdir() if p.name.startswith(".activation.")]) == 1
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (out / "activation").resolve().iterdir()}
+    os.umask(old_umask)
+    assert set(modes.values()) == {0o644} and (out / "activation").resolve().stat().st_mode & 0o777 == 0o755

@@ -9,7 +9,8 @@ from typing import Any
 import pandas as pd
 
 from lenet_ablate.report import figures, stats
-from lenet_ablate.report.experiments import FAILED, configurations, experiments, factor_names, level_rows, rank
+from lenet_ablate.report.experiments import (FAILED, completed, configurations, experiments, factor_names,
+                                             level_rows, rank)
 from lenet_ablate.report.render import Report
 
 STATUSES = ("completed", "diverged", "failed", "interrupted", "missing")
@@ -76,7 +77,7 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], defau
                                       f"{n} jobs" for (v, c, d), n in prov.size().items()))
     rep.text(RULES)
     configs = configurations(runs, baseline, default)
-    done = runs[runs.status == "completed"]
+    done = completed(runs)
     if configs.empty or done.empty:
         rep.text("No job completed, so there is nothing to compare.")
     else:

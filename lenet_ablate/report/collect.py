@@ -56,7 +56,8 @@ def job_row(job: Path, sweep_name: str) -> dict[str, Any]:
                job_id=s.get("job_id", s.get("config_hash")),
                config_id=config_id(config) if config else s.get("config_id"),
                version=s.get("version"), git_commit=git.get("commit"), git_dirty=git.get("dirty"),
-               error=s.get("error"), _config=config, _factors=list((s.get("factors") or {}).keys()))
+               error=s.get("error"), _config=config, _raw=s.get("config_unresolved") or config,
+               _factors=list((s.get("factors") or {}).keys()))
     if status == "running":
         row["error"] = "killed while running (summary still says running)"
     for split in SPLITS:

@@ -19,6 +19,12 @@ from lenet_ablate.report import stats
 FAILED = ("diverged", "failed", "interrupted")
 
 
+def completed(runs: pd.DataFrame) -> pd.DataFrame:
+    """Completed jobs, each (configuration, seed) once: the same training found in two sweep
+    folders (a shared baseline) is one replicate, not two."""
+    return runs[runs.status == "completed"].drop_duplicates(subset=["config_id", "seed"])
+
+
 def factor_names(runs: pd.DataFrame) -> list[str]:
     """The study factors the summaries name, in their order."""
     names: dict[str, None] = {}
@@ -46,8 +52,8 @@ def configurations(runs: pd.DataFrame, baseline: dict[str, str], default: dict[s
     factors = factor_names(runs)
     rows = []
     for cid, g in jobs.groupby("config_id", sort=False):
-        done = g[g.status == "completed"]
-        row = {"config_id": cid, "_config": g["_config"].iloc[0], "jobs": len(g),
+        done = completed(g)
+        row = {"config_id": cid, "_config": g["_config"].iloc[0], "_raw": g["_raw"].iloc[0], "jobs": len(g),
                **{f: g[f].iloc[0] for f in factors if f in g},
                **{s: int((g.status == s).sum()) for s in ("completed", *FAILED)},
                "seeds": sorted(int(x) for x in done.seed.dropna())}
@@ -61,12 +67,15 @@ def configurations(runs: pd.DataFrame, baseline: dict[str, str], default: dict[s
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    is_base = table.apply(lambda r: all(r.get(f, v) in (v, None) for f, v in baseline.items()), axis=1)
+    # Baseline candidates: the configurations closest to the baseline's levels (all of them, where
+    # some configuration has them; a sweep of a user's own option has none that do).
+    matches = table.apply(lambda r: sum(r.get(f, v) in (v, None) for f, v in baseline.items()), axis=1)
+    is_base = matches == matches.max()
     table["is_baseline"] = is_base
     table["_distance"] = [len(_differences(c, default, [])) for c in table._config]
     candidates = table[is_base] if is_base.any() else table
     reference = candidates.sort_values(["_distance", "jobs"], ascending=[True, False]).iloc[0]
-    table["configuration"] = [_label(r, reference, factors) for _, r in table.iterrows()]
+    table["configuration"] = [_label(r, reference, factors, baseline) for _, r in table.iterrows()]
     dup = table.configuration.duplicated(keep=False)
     table.loc[dup, "configuration"] += " [" + table.loc[dup, "config_id"].str[:6] + "]"
     table["warnings"] = table.apply(warnings, axis=1)
@@ -80,10 +89,11 @@ def _differences(config: dict[str, Any], other: dict[str, Any], skip: list[str])
     return [f"{k}={mine[k]}" for k in sorted(set(mine) & set(theirs)) if mine[k] != theirs[k]]
 
 
-def _label(row: pd.Series, reference: pd.Series, factors: list[str]) -> str:
-    changed = [f for f in factors if f in row and row[f] != reference.get(f)]
-    parts = [f"{f}={row[f]}" for f in changed] + _differences(row["_config"], reference["_config"], changed)
-    return ", ".join(parts) or "baseline"
+def _label(row: pd.Series, reference: pd.Series, factors: list[str], baseline: dict[str, str]) -> str:
+    """Factor levels other than the baseline's, then other settings that differ from the reference."""
+    levels = [f"{f}={row[f]}" for f in factors if isinstance(row.get(f), str) and row[f] != baseline.get(f)]
+    changed = [f for f in factors if row.get(f) != reference.get(f)]
+    return ", ".join(levels + _differences(row["_config"], reference["_config"], changed)) or "baseline"
 
 
 def warnings(row: pd.Series) -> str:
@@ -111,13 +121,15 @@ def rank(configs: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
 def experiments(configs: pd.DataFrame, factors: list[str]) -> list[dict[str, Any]]:
     """One-factor experiments: for each baseline configuration B and factor F, the configurations
-    equal to B except in F's node, when they hold two or more levels of F."""
+    equal to B except in F's node, when they hold two or more levels of F. Configs are compared
+    unresolved where the summaries have that, so a setting an option sets by interpolation
+    (`data.batch_size: ${batching.size}`) belongs to its factor."""
     found, seen = [], set()
     bases = configs[configs.is_baseline].sort_values(["_distance", "jobs"], ascending=[True, False])
     for _, base in bases.iterrows():
         for factor in factors:
-            key = config_hash(base["_config"], ignore=("seed", factor))
-            same = [config_hash(c, ignore=("seed", factor)) == key for c in configs._config]
+            key = config_hash(base["_raw"], ignore=("seed", factor))
+            same = [config_hash(c, ignore=("seed", factor)) == key for c in configs._raw]
             # Other settings inside the factor's own node (e.g. another sgd lr) are not levels.
             members = configs[pd.Series(same, index=configs.index) &
                               ((configs[factor] != base[factor]) | (configs.config_id == base.config_id))]
@@ -133,7 +145,7 @@ def level_rows(exp: dict[str, Any], runs: pd.DataFrame, metric: str = "test_acc"
     """Per level of one experiment: n, mean and 95% interval of `metric`, and its difference from
     the reference level (raw p only; the report adjusts over its whole family)."""
     factor, ref = exp["factor"], exp["reference"]
-    done = runs[runs.status == "completed"]
+    done = completed(runs)
     series = {cid: done[done.config_id == cid].set_index("seed")[metric].astype(float)
               for cid in exp["members"].config_id}
     rows = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,7 +57,7 @@ def difference(level: pd.Series, reference: pd.Series) -> Difference:
     diff = float(a.mean() - b.mean()) if len(a) and len(b) else math.nan
     if len(a) < 2 or len(b) < 2:
         return Difference("n<2", diff, math.nan, math.nan, math.nan, math.nan, min(len(a), len(b)))
-    if set(a.index) == set(b.index) and len(set(a.index)) == len(a):
+    if set(a.index) == set(b.index) and a.index.is_unique and b.index.is_unique:
         d = (a - b.loc[a.index]).to_numpy()
         n, sd = len(d), float(d.std(ddof=1))
         half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
@@ -110,11 +111,11 @@ def seeds_needed(d: Difference, alpha: float, cap: int = 1000) -> float:
     effect = abs(d.diff) / d.spread
     if effect == 0:
         return math.inf
+    solver = TTestPower() if d.test == "paired t" else TTestIndPower()
     try:
-        if d.test == "paired t":
-            n = TTestPower().solve_power(effect_size=effect, alpha=alpha, power=POWER)
-        else:
-            n = TTestIndPower().solve_power(effect_size=effect, alpha=alpha, power=POWER, ratio=1.0)
+        with warnings.catch_warnings():  # statsmodels warns where it finds no root; inf says that
+            warnings.simplefilter("ignore")
+            n = solver.solve_power(effect_size=effect, alpha=alpha, power=POWER)
     except Exception:  # no solution in statsmodels' search range
         return math.inf
     n = float(np.ravel(n)[0])
