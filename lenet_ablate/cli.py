@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 from lenet_ablate import config_dir
 from lenet_ablate.config import ConfigError, validate
 from lenet_ablate.files import DataError
-from lenet_ablate.sweeps import count_jobs, validate_sweep
+from lenet_ablate.sweeps import count_jobs, progress, validate_sweep
 
 
 def _quiet_libraries() -> None:
@@ -62,6 +62,8 @@ def format_line(s: dict[str, Any]) -> str:
     m = s.get("metrics") or {}
     acc = " ".join(f"{k} {m[k + '_acc']:.4f}" for k in ("train", "val", "test") if k + "_acc" in m)
     extra = f" ({s['error']})" if s.get("error") else ""
+    if s["status"] == "running elsewhere":
+        return f"[running elsewhere] another process trains this job now | logs: {s['job_dir']}"
     return (f"[{s['status']}{', skipped' if s.get('action') == 'skipped' else ''}] {acc} | "
             f"epochs {s.get('epochs', '-')} | {s.get('wall_time_s', 0):.1f}s | logs: {s['job_dir']}{extra}")
 
@@ -89,7 +91,7 @@ def main() -> None:
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
 def _task(cfg: DictConfig) -> None:
     """Train one configuration (one Hydra job) and print its one-line summary."""
-    from lenet_ablate.train import Interrupted, run_job  # heavy imports after Hydra parsed the command line
+    from lenet_ablate.train import Interrupted, ResultExists, run_job  # heavy: after Hydra parsed the command line
 
     hc = HydraConfig.get()
     try:
@@ -99,9 +101,12 @@ def _task(cfg: DictConfig) -> None:
     _quiet_libraries()
     multirun = hc.mode == RunMode.MULTIRUN
     threads, devices = _parallel_settings(hc) if multirun else (None, None)
+    job_dir = Path(hc.runtime.output_dir)
+    if multirun:
+        print(progress.line(hc.job.num + 1, job_dir, "started"), flush=True)
     try:
-        summary = run_job(cfg, Path(hc.runtime.output_dir), quiet=multirun, threads=threads, devices=devices)
-    except DataError as exc:
+        summary = run_job(cfg, job_dir, quiet=multirun, threads=threads, devices=devices)
+    except (DataError, ResultExists) as exc:
         fail(str(exc))
     except OSError as exc:  # disk full, folder removed or made read-only under us
         fail(f"cannot write the run's files under {hc.runtime.output_dir}: {exc}")
@@ -109,6 +114,10 @@ def _task(cfg: DictConfig) -> None:
         print("lenet_ablate: interrupted; summary says 'interrupted', TensorBoard logs flushed.", file=sys.stderr)
         sys.exit(130)
     print(format_line(summary), flush=True)
+    if multirun:
+        trained = summary.get("action") == "trained"
+        print(progress.line(hc.job.num + 1, job_dir, summary["status"] if trained else "skipped",
+                            summary.get("wall_time_s") if trained else None), flush=True)
     if not multirun and summary["status"] == "failed":
         sys.exit(1)
 
@@ -119,7 +128,7 @@ class SweepSummary(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         self.started = time.time()
-        validate_sweep(config)
+        progress.start(validate_sweep(config))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         counts = count_jobs(Path(config.hydra.sweep.dir), since=self.started)

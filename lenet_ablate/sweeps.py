@@ -1,9 +1,11 @@
-"""Multirun sweeps: the jobs a sweep asks for, checking them all before the first trains, and
-counting their outcomes."""
+"""Multirun sweeps: the jobs a sweep asks for, checking them all before the first trains, progress
+lines while it runs, and counting their outcomes."""
 
 from __future__ import annotations
 
 import itertools
+import os
+import time
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -29,30 +31,89 @@ def sweep_axes(config: DictConfig) -> tuple[list[str], list[list[str]]]:
     return fixed, axes
 
 
-def validate_sweep(config: DictConfig) -> None:
-    """Compose and validate every job of a multirun before the first one trains."""
+def validate_sweep(config: DictConfig) -> int:
+    """Compose and validate every job of a multirun before the first one trains, and refuse to
+    start if any job folder holds a completed result of another configuration. Returns the number
+    of jobs."""
     from hydra import compose
 
     from lenet_ablate.cli import fail
     from lenet_ablate.config import ConfigError, validate
+    from lenet_ablate.guard import conflict, refuse_message
 
     fixed, axes = sweep_axes(config)
-    for combo in itertools.product(*axes):
+    combos, conflicts = list(itertools.product(*axes)), []
+    for combo in combos:
         try:
-            validate(compose(config_name=config.hydra.job.config_name, overrides=[*fixed, *combo],
-                             return_hydra_config=True))
+            job = compose(config_name=config.hydra.job.config_name, overrides=[*fixed, *combo],
+                          return_hydra_config=True)
+            typed = validate(job)
         except ConfigError as exc:
             fail(f"{exc} (job {' '.join(combo)})")
+        blocked = conflict(Path(config.hydra.sweep.dir) / job.hydra.sweep.subdir, typed)
+        if blocked:
+            conflicts.append(blocked)
+    if conflicts:
+        fail(refuse_message(conflicts))
+    return len(combos)
+
+
+class _Progress:
+    """`[job k/N] <folder> <event> | elapsed, ETA` lines; the ETA is the mean time of the jobs this
+    process trained so far times the jobs left. The sweep's size and start travel in an
+    environment variable, so launchers that run jobs in other processes print them too."""
+
+    ENV = "LENET_ABLATE_SWEEP"
+
+    def __init__(self) -> None:
+        self.trained: list[float] = []
+
+    def start(self, total: int) -> None:
+        os.environ[self.ENV] = f"{total} {time.time()}"
+        self.trained.clear()
+
+    def line(self, k: int, folder: Path, event: str, duration: float | None = None) -> str:
+        total, started = (os.environ.get(self.ENV) or "0 0").split()
+        if duration is not None:
+            self.trained.append(float(duration))
+        left = max(0, int(total) - k) + (event == "started")
+        eta = _clock(sum(self.trained) / len(self.trained) * left) if self.trained else "after the first job"
+        took = f" in {_clock(duration)}" if duration is not None else ""
+        return (f"[job {k}/{total}] {folder} {event}{took} | elapsed {_clock(time.time() - float(started))}, "
+                f"ETA {eta if left else 'done'}")
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m{secs:02d}s"
+
+
+progress = _Progress()
+
+
+def _timestamp(iso: str | None) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).timestamp() if iso else 0.0
 
 
 def count_jobs(sweep_dir: Path, since: float = 0.0) -> dict[str, int]:
     """Count the jobs of a sweep folder visited since `since` (epoch seconds) by outcome."""
-    counts = {"completed": 0, "diverged": 0, "failed": 0, "skipped": 0, "interrupted": 0}
+    from lenet_ablate.guard import locked_elsewhere
+
+    counts = {"completed": 0, "diverged": 0, "failed": 0, "skipped": 0, "interrupted": 0, "running elsewhere": 0}
     for hydra_dir in sweep_dir.glob("**/.hydra"):
         job = hydra_dir.parent
         if (hydra_dir / "config.yaml").stat().st_mtime < since - 1:
             continue  # an older job of the same folder, not part of this sweep
         s = read_json(job / SUMMARY)
-        status = "failed" if s is None else ("skipped" if s.get("action") == "skipped" else s["status"])
+        if locked_elsewhere(job):
+            status = "running elsewhere"
+        elif s is None:
+            status = "failed"
+        elif s["status"] == "completed" and _timestamp(s.get("finished_at")) < since - 1:
+            status = "skipped"  # completed before this sweep started
+        else:
+            status = s["status"]
         counts[status if status in counts else "failed"] += 1
     return counts

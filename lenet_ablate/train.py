@@ -13,6 +13,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from filelock import Timeout
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
@@ -21,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 import lenet_ablate
 from lenet_ablate.data import TensorDataModule
 from lenet_ablate.files import DataError
+from lenet_ablate.guard import conflict, job_lock, refuse_message
 from lenet_ablate.identity import config_id, factors, job_id, plain
 from lenet_ablate.model import build_model, parameter_table
 from lenet_ablate.module import DivergedError, LeNetModule, evaluate
@@ -63,29 +65,49 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         tmp.replace(target)
 
 
+class ResultExists(Exception):
+    """The job folder holds a completed result of another configuration (the message says which)."""
+
+
 def run_job(cfg: DictConfig, job_dir: Path, quiet: bool = False, threads: int | None = None,
             devices: Any = None) -> dict[str, Any]:
     """Train `cfg` in `job_dir` unless a completed summary of the same config is there.
 
-    Writes job_dir/summary.json (status running -> completed | diverged | failed | interrupted)
-    and returns it. A previous unfinished attempt's TensorBoard run and checkpoints are deleted
-    first, so every job folder ends with exactly one run (interrupted jobs restart from scratch).
-    Raises Interrupted on Ctrl-C, after recording it.
+    Holds the job's lock while it works: if another live process holds it, returns at once with
+    status "running elsewhere". Writes job_dir/summary.json (status running -> completed | diverged
+    | failed | interrupted) and returns it. A previous unfinished attempt's TensorBoard run and
+    checkpoints are deleted first, so every job folder ends with exactly one run. Raises
+    ResultExists rather than replace a completed result of another configuration (unless
+    force=true), and Interrupted on Ctrl-C, after recording it.
     """
     job_dir = Path(job_dir)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    lock = job_lock(job_dir)
+    try:
+        lock.acquire()
+    except Timeout:
+        return {"status": "running elsewhere", "action": "skipped", "job_dir": str(job_dir)}
+    try:
+        return _run_locked(cfg, job_dir, quiet, threads, devices)
+    finally:
+        lock.release()
+
+
+def _run_locked(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, devices: Any) -> dict[str, Any]:
     path = job_dir / SUMMARY
     key = job_id(cfg)
+    blocked = conflict(job_dir, cfg)
+    if blocked:
+        raise ResultExists(refuse_message([blocked]))
     old = read_json(path)
     if old and old.get("status") == "completed" and old.get("job_id") == key and not cfg.force:
-        old.update(action="skipped", checked_at=_now())
-        write_json(path, old)
-        return old
+        return {**old, "action": "skipped"}  # the result stays untouched on disk
     for stale in ("tb", "checkpoints"):
         shutil.rmtree(job_dir / stale, ignore_errors=True)
     summary: dict[str, Any] = {
         "status": "running", "action": "trained", "job_id": key,
         "config_id": config_id(cfg), "factors": factors(cfg),
-        "seed": cfg.seed, "started_at": _now(), "checked_at": _now(),
+        "seed": cfg.seed, "started_at": _now(),
         "version": lenet_ablate.__version__, "git": git_info(), "config": plain(cfg),
         # With interpolations kept: the report attributes `${factor.key}` settings to their factor.
         "config_unresolved": OmegaConf.to_container(cfg, resolve=False),
@@ -131,6 +153,17 @@ def reuse_freed_memory() -> bool:
     return bool(mmap_ok and mallopt(m_trim_threshold, 2**31 - 1))
 
 
+def _stage(trainer: L.Trainer, stage: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run trainer.fit / trainer.test. Lightning turns Ctrl-C into a graceful shutdown (logs
+    flushed) followed by sys.exit(1); that becomes Interrupted, in any stage."""
+    try:
+        return stage(*args, **kwargs)
+    except SystemExit:
+        if trainer.interrupted:
+            raise Interrupted() from None
+        raise
+
+
 def initial_model(cfg: DictConfig) -> torch.nn.Module:
     """The network `cfg` starts from, drawn from the seed's init stream only (so augmentation,
     dropout or batch order settings do not change the initial weights)."""
@@ -171,16 +204,10 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
     if cfg.head.name == "rbf":
         log.info("RBF codebook %s: minimum pairwise Hamming distance %d", model.head.templates_name,
                  min_hamming_distance(model.head.templates))
-    try:
-        trainer.fit(module, datamodule=data)
-    except SystemExit:
-        # Lightning turns Ctrl-C into a graceful shutdown (logs flushed) followed by sys.exit(1).
-        if trainer.interrupted:
-            raise Interrupted() from None
-        raise
+    _stage(trainer, trainer.fit, module, datamodule=data)
     epochs = trainer.current_epoch
     best_epoch = int(torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=False)["epoch"]) + 1
-    trainer.test(module, datamodule=data, ckpt_path=checkpoint.best_model_path, verbose=False)
+    _stage(trainer, trainer.test, module, datamodule=data, ckpt_path=checkpoint.best_model_path, verbose=False)
     test_acc = float(trainer.callback_metrics["test/acc"])
     test_loss = float(trainer.callback_metrics["test/loss"])
     train_acc, train_loss = evaluate(module.model, data.eval_batches("train"))

@@ -1,0 +1,84 @@
+"""Results are never lost or mixed (issue cases 1-4, 7): reruns with other settings, concurrent
+sweeps, one identity per training, Ctrl-C in the test phase, sweep progress; all through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import ROOT, data_overrides, run_cli, write_dataset
+
+
+def test_rerun_with_other_settings_refuses_to_replace_a_completed_result(tmp_path, tiny_data):
+    common = ["experiment=pooling", "seeds=1", "trainer.max_epochs=1", f"study_dir={tmp_path / 'S'}",
+              *data_overrides(*tiny_data)]
+    old_umask = os.umask(0o022)
+    try:
+        assert run_cli(common, tmp_path).returncode == 0
+    finally:
+        os.umask(old_umask)
+    job = tmp_path / "S" / "pooling" / "max-seed0"
+    assert (job / "summary.json").stat().st_mode & 0o777 == 0o644  # as a plain open() under umask 022
+    before = {p: p.read_bytes() for p in job.rglob("*") if p.is_file() and ".hydra" not in p.parts}
+    proc = run_cli([*common, "optimizer.lr=0.01"], tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert str(job) in proc.stderr and "optimizer.lr: 0.05 -> 0.01" in proc.stderr and "force=true" in proc.stderr
+    assert "study_dir=" in proc.stderr and "nothing was trained" in proc.stderr
+    assert {p: p.read_bytes() for p in job.rglob("*") if p.is_file() and ".hydra" not in p.parts} == before
+    # A failed result may be replaced without force; a completed one with force=true.
+    for path in (tmp_path / "S" / "pooling").glob("*/summary.json"):
+        path.write_text(json.dumps({**json.loads(path.read_text()), "status": "failed"}))
+    assert run_cli([*common, "optimizer.lr=0.01"], tmp_path).returncode == 0
+    assert json.loads((job / "summary.json").read_text())["config"]["optimizer"]["lr"] == 0.01
+    assert run_cli([*common, "force=true"], tmp_path).returncode == 0
+    assert json.loads((job / "summary.json").read_text())["config"]["optimizer"]["lr"] == 0.05
+
+
+def test_equal_trainings_have_one_identity(tmp_path, tiny_data):
+    out = [*data_overrides(*tiny_data), "trainer.max_epochs=1", f"hydra.run.dir={tmp_path / 'run'}"]
+    assert run_cli(out, tmp_path).returncode == 0
+    proc = run_cli([*out, "dropout.p=0"], tmp_path)  # the int 0 vs the YAML's 0.0
+    assert proc.returncode == 0 and "[completed, skipped]" in proc.stdout, proc.stdout + proc.stderr[-2000:]
+
+
+def test_two_copies_of_a_sweep_share_its_jobs(tmp_path, tiny_data):
+    args = [sys.executable, "-m", "lenet_ablate", "experiment=activation", "seeds=2", "trainer.max_epochs=3",
+            f"study_dir={tmp_path}", *data_overrides(*tiny_data)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    trained = sum(line.startswith("[completed]") for out in outs for line in out.splitlines())
+    assert trained == 6, outs  # 6 jobs, each trained by exactly one of the two processes
+    for job in (tmp_path / "activation").glob("*-seed*"):  # event files: ...tfevents.<time>.<host>.<pid>.<n>
+        writers = {p.name.split(".")[-2] for p in job.glob("tb/events.out.tfevents*")}
+        assert len(writers) == 1 and json.loads((job / "summary.json").read_text())["status"] == "completed"
+    # Progress: a line per job start and end, with the sweep's size and an ETA.
+    assert any(line.startswith("[job 1/6] ") and " started | elapsed " in line for line in outs[0].splitlines())
+    assert any(line.startswith("[job 6/6] ") and "ETA done" in line for out in outs for line in out.splitlines())
+    assert all("sweep: " in out for out in outs)
+
+
+def test_ctrl_c_in_the_test_phase_records_interrupted(tmp_path):
+    folder = tmp_path / "data"
+    md5 = write_dataset(folder, n_train=600, n_test=20000)  # a long test phase at batch 1
+    run = tmp_path / "run"
+    err = open(tmp_path / "stderr", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "lenet_ablate", *data_overrides(folder, md5),
+                             "data.eval_batch_size=1", "trainer.max_epochs=1", f"hydra.run.dir={run}"],
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                            stderr=err, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and "Testing DataLoader" not in (tmp_path / "stderr").read_text():
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    err.close()
+    assert proc.returncode == 130, (tmp_path / "stderr").read_text()[-2000:]
+    assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
