@@ -24,8 +24,11 @@ ablate: $(STAMP) data    ## the five-experiment study (multirun/all), then the r
 report: $(STAMP)         ## multirun_reports/ from every sweep under multirun/
 	$(PY) -m lenet_ablate.report
 
+# TensorBoard serves every run's logs: localhost only unless you choose otherwise
+# (make tensorboard TB_HOST=0.0.0.0 for every interface).
+TB_HOST ?= localhost
 tensorboard: $(STAMP)
-	$(VENV)/bin/tensorboard --logdir multirun --bind_all
+	$(VENV)/bin/tensorboard --logdir multirun --host $(TB_HOST)
 
 test: $(STAMP)           ## fast tests (no full data set needed)
 	$(PY) -m pytest -q
