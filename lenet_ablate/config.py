@@ -1,18 +1,18 @@
 """Typed schema of the composed config and the one function that validates it.
 
-The YAML under conf/ is the one source of values: every schema field is MISSING, so the schema only
-types (0 and 0.0 become the same float) and checks. Factor groups whose options name their own code
+The YAML under conf/ is the one source of values: no schema field has a default (OmegaConf makes
+each MISSING), so the schema only types (0 and 0.0 become the same float) and checks. Factor groups whose options name their own code
 (`_target_`: activation, pooling, normalization, init, head) are left open, so an option of the
 user's own can pass its target any arguments.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from lenet_ablate.files import DATASETS
@@ -28,85 +28,85 @@ class ConfigError(ValueError):
 
 @dataclass
 class DataConfig:
-    name: str = MISSING
-    root: Optional[str] = MISSING
-    batch_size: int = MISSING
-    eval_batch_size: int = MISSING
-    val_size: int = MISSING
-    split_seed: int = MISSING
-    input: str = MISSING
-    mean: float = MISSING
-    std: float = MISSING
-    hflip: bool = MISSING
-    default_templates: str = MISSING
-    md5: Optional[dict[str, Any]] = MISSING  # overrides the published sums (own data)
+    name: str
+    root: Optional[str]
+    batch_size: int
+    eval_batch_size: int
+    val_size: int
+    split_seed: int
+    input: str
+    mean: float
+    std: float
+    hflip: bool
+    default_templates: str
+    md5: Optional[dict[str, Any]]  # overrides the published sums (own data)
 
 
 @dataclass
 class ModelConfig:
-    c3: str = MISSING
+    c3: str
 
 
 @dataclass
 class DropoutConfig:
-    name: str = MISSING
-    p: float = MISSING
+    name: str
+    p: float
 
 
 @dataclass
 class OptimizerConfig:
-    name: str = MISSING
-    _target_: str = MISSING
-    lr: float = MISSING
-    momentum: float = MISSING
-    weight_decay: float = MISSING
-    schedule: str = MISSING
-    fused: bool = MISSING
+    name: str
+    _target_: str
+    lr: float
+    momentum: float
+    weight_decay: float
+    schedule: str
+    fused: bool
 
 
 @dataclass
 class AugmentationConfig:
-    name: str = MISSING
-    shift: int = MISSING
-    flip: bool = MISSING
+    name: str
+    shift: int
+    flip: bool
 
 
 @dataclass
 class TrainerConfig:
-    accelerator: str = MISSING
-    devices: Any = MISSING
-    max_epochs: int = MISSING
-    threads: Optional[int] = MISSING
-    deterministic: bool = MISSING
-    channels_last: bool = MISSING
-    reuse_memory: bool = MISSING
-    precision: str = MISSING
-    compile: bool = MISSING
+    accelerator: str
+    devices: Any
+    max_epochs: int
+    threads: Optional[int]
+    deterministic: bool
+    channels_last: bool
+    reuse_memory: bool
+    precision: str
+    compile: bool
 
 
 @dataclass
 class StudyConfig:
-    factors: list[str] = MISSING
+    factors: list[str]
 
 
 @dataclass
 class Config:
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    activation: Any = MISSING
-    pooling: Any = MISSING
-    normalization: Any = MISSING
-    init: Any = MISSING
-    head: Any = MISSING
-    dropout: DropoutConfig = field(default_factory=DropoutConfig)
-    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
-    augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    study: StudyConfig = field(default_factory=StudyConfig)
-    seed: int = MISSING
-    force: bool = MISSING
-    seeds: int = MISSING
-    study_dir: str = MISSING
+    data: DataConfig
+    model: ModelConfig
+    activation: Any
+    pooling: Any
+    normalization: Any
+    init: Any
+    head: Any
+    dropout: DropoutConfig
+    optimizer: OptimizerConfig
+    augmentation: AugmentationConfig
+    trainer: TrainerConfig
+    study: StudyConfig
+    seed: int
+    force: bool
+    seeds: int
+    study_dir: str
     variant: Optional[str] = None  # set by experiment=all's variants only
 
 
@@ -150,11 +150,11 @@ def validate(cfg: DictConfig, choices: Any = None) -> DictConfig:
     schema = ConfigStore.instance().load(f"{SCHEMA}.yaml").node
     try:
         _name_options(plain, choices)
-        known = [k for k in plain if k in schema]
-        typed = OmegaConf.merge(schema, OmegaConf.masked_copy(plain, known))
+        known = set(schema.keys())  # (`in` would say False for the schema's MISSING fields)
+        typed = OmegaConf.merge(schema, OmegaConf.masked_copy(plain, [k for k in plain if k in known]))
         with open_dict(typed):  # a user's own factor groups: untyped, kept as given
             for key in plain:
-                if key not in schema:
+                if key not in known:
                     typed[key] = plain[key]
         OmegaConf.to_container(typed, resolve=True, throw_on_missing=True)
     except OmegaConfBaseException as exc:

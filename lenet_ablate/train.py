@@ -32,6 +32,7 @@ from lenet_ablate.templates import min_hamming_distance
 
 log = logging.getLogger("lenet_ablate")
 
+
 class Interrupted(Exception):
     """The user stopped the run (Ctrl-C)."""
 

@@ -94,11 +94,13 @@ def detectable_difference(d: Difference, alpha: float) -> float:
 
     if d.test == "n<2" or not d.spread > 0:
         return math.nan
-    if d.test == "paired t":
-        effect = TTestPower().solve_power(nobs=d.n, alpha=alpha, power=POWER)
-    else:
-        effect = TTestIndPower().solve_power(nobs1=d.n, ratio=d.ratio, alpha=alpha, power=POWER)
-    return float(effect * d.spread)
+    with warnings.catch_warnings():  # no root (tiny n at a strict alpha) comes back as nan
+        warnings.simplefilter("ignore")
+        if d.test == "paired t":
+            effect = TTestPower().solve_power(nobs=d.n, alpha=alpha, power=POWER)
+        else:
+            effect = TTestIndPower().solve_power(nobs1=d.n, ratio=d.ratio, alpha=alpha, power=POWER)
+    return float(np.ravel(effect)[0] * d.spread)
 
 
 def seeds_needed(d: Difference, alpha: float, cap: int = 1000) -> float:
