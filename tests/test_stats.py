@@ -71,7 +71,9 @@ def test_detectable_difference_has_80_percent_power():
 
     assert paired_power(n - 1) < 0.8 <= paired_power(n) and n == 6
     assert stats.verdict(d, 0.4, mdd, n, 0.01, 3) == "inconclusive at n=3 seeds (about 6 would tell)"
-    assert stats.verdict(d, 0.4, 0.008, n, 0.01, 3) == "no difference larger than 0.0080"
+    small = stats.Difference("paired t", 0.005, 0, 0, 0.4, spread=0.006, n=3)
+    assert stats.verdict(small, 0.4, 0.008, n, 0.01, 3) == "no difference larger than 0.0080"
+    assert stats.verdict(d, 0.4, 0.008, n, 0.01, 3).startswith("inconclusive")  # observed 0.01 > 0.008
     assert stats.verdict(d, 0.01, mdd, n, 0.01, 3) == "differs (+0.0100)"
 
 

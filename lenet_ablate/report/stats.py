@@ -127,10 +127,11 @@ def seeds_needed(d: Difference, alpha: float, cap: int = 1000) -> float:
 def verdict(d: Difference, p_adjusted: float, detectable: float, needed: float, min_effect: float,
             n: int) -> str:
     """One of: "differs" (Holm-adjusted p < alpha); "no difference larger than X" (not significant,
-    and the study could detect X <= min_effect); "inconclusive at n seeds (about N would tell)"."""
+    the study could detect X <= min_effect, and the observed difference is below X); "inconclusive at
+    n seeds (about N would tell)"."""
     if p_adjusted == p_adjusted and p_adjusted < ALPHA:
         return f"differs ({d.diff:+.4f})"
-    if detectable == detectable and detectable <= min_effect:
+    if detectable == detectable and abs(d.diff) < detectable <= min_effect:
         return f"no difference larger than {detectable:.4f}"
     if d.test == "n<2":
         return f"inconclusive at n={n} (at least 2 seeds per level are needed for a test)"
