@@ -86,7 +86,7 @@ class TensorDataModule(L.LightningDataModule):
     """
 
     def __init__(self, data: Any, augmentation: Any, order_seed: int, augment_seed: int,
-                 channels_last: bool = False) -> None:
+                 channels_last: bool) -> None:
         super().__init__()
         self.cfg = data
         self.md5 = OmegaConf.to_container(data.md5) if isinstance(data.md5, DictConfig) else data.md5

@@ -34,7 +34,7 @@ class RBFHead(nn.Module):
     """
 
     def __init__(self, in_features: int, num_classes: int, templates: str, j: float,
-                 templates_seed: int = 0) -> None:
+                 templates_seed: int) -> None:
         super().__init__()
         book = codebook(templates, num_classes, seed=templates_seed)
         if book.shape[1] != in_features:

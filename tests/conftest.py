@@ -79,4 +79,5 @@ def datamodule(folder: Path, md5: dict[str, str], *overrides: str, order_seed: i
 
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         cfg = compose("config", overrides=[*data_overrides(folder, md5, val_size=100), *overrides])
-    return TensorDataModule(cfg.data, cfg.augmentation, order_seed=order_seed, augment_seed=augment_seed)
+    return TensorDataModule(cfg.data, cfg.augmentation, order_seed=order_seed, augment_seed=augment_seed,
+                            channels_last=cfg.trainer.channels_last)
