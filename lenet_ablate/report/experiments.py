@@ -75,7 +75,10 @@ def configurations(runs: pd.DataFrame, baseline: dict[str, str], default: dict[s
     table["_distance"] = [len(_differences(c, default, [])) for c in table._config]
     candidates = table[is_base] if is_base.any() else table
     reference = candidates.sort_values(["_distance", "jobs"], ascending=[True, False]).iloc[0]
-    table["configuration"] = [_label(r, reference, factors, baseline) for _, r in table.iterrows()]
+    # Name factors outside the baseline's (a user's own) only where they vary: summaries of older
+    # versions list data and model as factors too.
+    named = [f for f in factors if f in baseline or (f in table and table[f].nunique() > 1)]
+    table["configuration"] = [_label(r, reference, named, baseline) for _, r in table.iterrows()]
     dup = table.configuration.duplicated(keep=False)
     table.loc[dup, "configuration"] += " [" + table.loc[dup, "config_id"].str[:6] + "]"
     table["warnings"] = table.apply(warnings, axis=1)
