@@ -88,3 +88,10 @@ def test_anova_on_a_2x2_grid_with_known_effects():
     assert table.loc["A:B", "sum_sq"] == pytest.approx(8 * 0.0025 ** 2, rel=1e-6)
     assert table.loc["Residual", "sum_sq"] == pytest.approx(8 * 0.001 ** 2, rel=1e-6)
     assert table.loc["Residual", "df"] == 4
+
+
+def test_no_detectable_difference_where_the_solver_only_reaches_its_bound():
+    # 2 seeds at alpha 0.05/7: no effect size up to statsmodels' search bound reaches 80% power.
+    d = stats.Difference("paired t", 0.01, 0, 0, 0.2, spread=0.006, n=2)
+    assert stats.detectable_difference(d, 0.05 / 7) == math.inf
+    assert stats.verdict(d, 0.5, math.inf, 9, 0.01, 2).startswith("inconclusive at n=2 seeds")

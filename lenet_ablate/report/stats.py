@@ -87,6 +87,16 @@ def holm(pvalues: list[float]) -> list[float]:
     return out.tolist()
 
 
+def _off(power: float, at_least: bool = False) -> bool:
+    """True where a power the solver's answer achieves is a number and misses 80% (or, with
+    `at_least`, falls below it). scipy's noncentral t gives nan at large effects and tiny n: then
+    the solver's own convergence check is all there is."""
+    power = float(np.ravel(power)[0])
+    if power != power:
+        return False
+    return power < POWER - 1e-3 if at_least else abs(power - POWER) > 1e-3
+
+
 def detectable_difference(d: Difference, alpha: float) -> float:
     """The smallest true difference a two-sided t-test at `alpha` detects with 80% power, given the
     comparison's n and observed spread (statsmodels.stats.power); nan where it cannot be computed."""
@@ -94,13 +104,18 @@ def detectable_difference(d: Difference, alpha: float) -> float:
 
     if d.test == "n<2" or not d.spread > 0:
         return math.nan
-    with warnings.catch_warnings():  # no root (tiny n at a strict alpha) comes back as nan
+    with warnings.catch_warnings():  # statsmodels warns where it finds no root; checked below
         warnings.simplefilter("ignore")
         if d.test == "paired t":
-            effect = TTestPower().solve_power(nobs=d.n, alpha=alpha, power=POWER)
+            solver, sizes = TTestPower(), {"nobs": d.n}
         else:
-            effect = TTestIndPower().solve_power(nobs1=d.n, ratio=d.ratio, alpha=alpha, power=POWER)
-    return float(np.ravel(effect)[0] * d.spread)
+            solver, sizes = TTestIndPower(), {"nobs1": d.n, "ratio": d.ratio}
+        effect = float(np.ravel(solver.solve_power(alpha=alpha, power=POWER, **sizes))[0])
+        # The solver can stop at its search bound (effect 10) without a solution: keep only a
+        # real one; none means no difference of a plausible size is detectable.
+        if effect != effect or _off(solver.power(effect_size=effect, alpha=alpha, **sizes)):
+            return math.inf
+    return effect * d.spread
 
 
 def seeds_needed(d: Difference, alpha: float, cap: int = 1000) -> float:
@@ -121,7 +136,10 @@ def seeds_needed(d: Difference, alpha: float, cap: int = 1000) -> float:
     except Exception:  # no solution in statsmodels' search range
         return math.inf
     n = float(np.ravel(n)[0])
-    return math.ceil(max(n, 2)) if math.isfinite(n) and n <= cap else math.inf
+    if not (math.isfinite(n) and n <= cap):
+        return math.inf
+    n = math.ceil(max(n, 2))
+    return math.inf if _off(solver.power(effect_size=effect, nobs=n, alpha=alpha), at_least=True) else n
 
 
 def verdict(d: Difference, p_adjusted: float, detectable: float, needed: float, min_effect: float,
