@@ -9,22 +9,15 @@ from typing import Any, Mapping
 from filelock import FileLock, Timeout
 from omegaconf import DictConfig
 
-from lenet_ablate.identity import BOOKKEEPING, drop_keys, job_id, plain
+from lenet_ablate.identity import BOOKKEEPING, drop_keys, flatten, job_id, plain
 from lenet_ablate.records import SUMMARY, read_json
 
 LOCK = ".job.lock"
 
 
-def _flat(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in config.items():
-        out.update(_flat(value, f"{prefix}{key}.") if isinstance(value, Mapping) else {f"{prefix}{key}": value})
-    return out
-
-
 def changed_keys(old: Mapping[str, Any], new: DictConfig | Mapping[str, Any]) -> list[str]:
     """"key: old -> new" for every setting that differs (bookkeeping keys left out)."""
-    a, b = (_flat(drop_keys(plain(c), BOOKKEEPING)) for c in (old, new))
+    a, b = (flatten(drop_keys(plain(c), BOOKKEEPING)) for c in (old, new))
     missing = "(absent)"
     return [f"{k}: {a.get(k, missing)} -> {b.get(k, missing)}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 

@@ -40,6 +40,14 @@ def drop_keys(config: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return config
 
 
+def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"optimizer.lr": 0.05, ...}: a nested config as dotted keys."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        out.update(flatten(value, f"{prefix}{key}.") if isinstance(value, Mapping) else {f"{prefix}{key}": value})
+    return out
+
+
 def config_hash(cfg: DictConfig | Mapping[str, Any], ignore: tuple[str, ...] = ()) -> str:
     """16 hex digits identifying `cfg` minus bookkeeping keys (and `ignore`)."""
     config = drop_keys(plain(cfg), (*BOOKKEEPING, *ignore))

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from lenet_ablate.identity import BOOKKEEPING, config_hash, drop_keys
+from lenet_ablate.identity import BOOKKEEPING, config_hash, drop_keys, flatten, plain
 from lenet_ablate.report import stats
 
 FAILED = ("diverged", "failed", "interrupted")
@@ -31,16 +31,6 @@ def factor_names(runs: pd.DataFrame) -> list[str]:
     for factors in runs.get("_factors", pd.Series(dtype=object)).dropna():
         names.update(dict.fromkeys(factors))
     return list(names)
-
-
-def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def configurations(runs: pd.DataFrame, baseline: dict[str, str], default: dict[str, Any]) -> pd.DataFrame:
@@ -88,7 +78,7 @@ def configurations(runs: pd.DataFrame, baseline: dict[str, str], default: dict[s
 def _differences(config: dict[str, Any], other: dict[str, Any], skip: list[str]) -> list[str]:
     """"key=value" for each setting of `config` that `other` has with another value (settings only
     one of them has, from another code version, are not differences); `skip`: nodes left out."""
-    mine, theirs = (_flat(drop_keys(dict(c), (*BOOKKEEPING, "seed", *skip))) for c in (config, other))
+    mine, theirs = (flatten(drop_keys(plain(c), (*BOOKKEEPING, "seed", *skip))) for c in (config, other))
     return [f"{k}={mine[k]}" for k in sorted(set(mine) & set(theirs)) if mine[k] != theirs[k]]
 
 
