@@ -22,10 +22,11 @@ def changed_keys(old: Mapping[str, Any], new: DictConfig | Mapping[str, Any]) ->
     return [f"{k}: {a.get(k, missing)} -> {b.get(k, missing)}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
 
-def conflict(job_dir: Path, cfg: DictConfig) -> str | None:
-    """A description of the completed result of another configuration in `job_dir`, or None.
-    Failed, diverged and interrupted results may be replaced; completed ones only with force=true."""
-    old = read_json(Path(job_dir) / SUMMARY)
+def conflict(job_dir: Path, cfg: DictConfig, old: dict[str, Any] | None = None) -> str | None:
+    """A description of the completed result of another configuration in `job_dir` (its summary
+    `old`, read here if not given), or None. Failed, diverged and interrupted results may be
+    replaced; completed ones only with force=true."""
+    old = old if old is not None else read_json(Path(job_dir) / SUMMARY)
     if cfg.force or not old or old.get("status") != "completed" or old.get("job_id") == job_id(cfg):
         return None
     keys = changed_keys(old.get("config") or {}, cfg)

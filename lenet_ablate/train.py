@@ -97,10 +97,10 @@ def run_job(cfg: DictConfig, job_dir: Path, quiet: bool = False, threads: int | 
 def _run_locked(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, devices: Any) -> dict[str, Any]:
     path = job_dir / SUMMARY
     key = job_id(cfg)
-    blocked = conflict(job_dir, cfg)
+    old = read_json(path)
+    blocked = conflict(job_dir, cfg, old)
     if blocked:
         raise ResultExists(refuse_message([blocked]))
-    old = read_json(path)
     if old and old.get("status") == "completed" and old.get("job_id") == key and not cfg.force:
         return {**old, "action": "skipped"}  # the result stays untouched on disk
     for stale in ("tb", "checkpoints"):
