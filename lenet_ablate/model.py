@@ -70,7 +70,6 @@ class LeNet5(nn.Module):
             *dense_block("F6", nn.Linear(120, 84)),
         ]))
         self.head = head(84, num_classes)
-        self.head_classes = num_classes
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.classifier(self.features(x)))

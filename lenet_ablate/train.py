@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 import lenet_ablate
 from lenet_ablate.data import TensorDataModule
-from lenet_ablate.files import DataError
+from lenet_ablate.files import DATASETS, DataError
 from lenet_ablate.guard import conflict, job_lock, refuse_message
 from lenet_ablate.identity import config_id, factors, job_id, plain
 from lenet_ablate.model import build_model, parameter_table
@@ -183,7 +183,7 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
     model = initial_model(cfg)
     params = parameter_table(model)
     label = job_dir.name
-    module = LeNetModule(model, plain(cfg.optimizer), cfg.trainer.max_epochs, model.head_classes,
+    module = LeNetModule(model, plain(cfg.optimizer), cfg.trainer.max_epochs, DATASETS[cfg.data.name].num_classes,
                          channels_last=cfg.trainer.channels_last, dropout_seed=streams["dropout"],
                          epoch_log=(lambda line: log.info("%s %s", label, line)) if quiet else None)
     logger = TensorBoardLogger(save_dir=str(job_dir), name="tb", version="", default_hp_metric=False)

@@ -118,14 +118,15 @@ def experiments(configs: pd.DataFrame, factors: list[str]) -> list[dict[str, Any
     unresolved where the summaries have that, so a setting an option sets by interpolation
     (`data.batch_size: ${batching.size}`) belongs to its factor."""
     found, seen = [], set()
+    # Each configuration's identity without one factor's node, hashed once per factor.
+    without = {f: pd.Series([config_hash(c, ignore=("seed", f)) for c in configs._raw], index=configs.index)
+               for f in factors}
     bases = configs[configs.is_baseline].sort_values(["_distance", "jobs"], ascending=[True, False])
-    for _, base in bases.iterrows():
+    for i, base in bases.iterrows():
         for factor in factors:
-            key = config_hash(base["_raw"], ignore=("seed", factor))
-            same = [config_hash(c, ignore=("seed", factor)) == key for c in configs._raw]
+            same = without[factor] == without[factor][i]
             # Other settings inside the factor's own node (e.g. another sgd lr) are not levels.
-            members = configs[pd.Series(same, index=configs.index) &
-                              ((configs[factor] != base[factor]) | (configs.config_id == base.config_id))]
+            members = configs[same & ((configs[factor] != base[factor]) | (configs.config_id == base.config_id))]
             ids = frozenset(members.config_id)
             if members[factor].nunique() < 2 or (factor, ids) in seen:
                 continue
