@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install train ablate report tensorboard test test-slow bench data clean
+.PHONY: install train ablate ablate-fair report tensorboard test test-slow bench data clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,19 @@ install: $(STAMP)
 train: $(STAMP)          ## one training run of the baseline
 	$(PY) -m lenet_ablate
 
+# JOBS=2: two jobs side by side (Hydra's joblib launcher, cores/JOBS threads each).
+JOBS ?= 1
+PARALLEL := $(if $(filter-out 1,$(JOBS)),hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS))
+
 ablate: $(STAMP) data    ## the five-experiment study (multirun/all), then the report
-	$(PY) -m lenet_ablate experiment=all
+	$(PY) -m lenet_ablate experiment=all $(PARALLEL)
+	$(PY) -m lenet_ablate.report
+
+# The same study with each configuration also at its own tuned lr (tune=lr): screening runs of
+# TUNE_EPOCHS epochs, then every seed at the chosen lr. Reuses make ablate's runs (same folder).
+TUNE_EPOCHS ?= 3
+ablate-fair: $(STAMP) data   ## the study at default and at tuned lrs (tune=lr), then the report
+	$(PY) -m lenet_ablate experiment=all tune=lr tune.epochs=$(TUNE_EPOCHS) $(PARALLEL)
 	$(PY) -m lenet_ablate.report
 
 report: $(STAMP)         ## multirun_reports/ from every sweep under multirun/

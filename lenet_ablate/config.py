@@ -85,6 +85,14 @@ class TrainerConfig:
 
 
 @dataclass
+class TuneConfig:
+    name: str
+    lr_scales: list[float]
+    seeds: int
+    epochs: int
+
+
+@dataclass
 class StudyConfig:
     factors: list[str]
 
@@ -103,6 +111,7 @@ class Config:
     augmentation: AugmentationConfig
     trainer: TrainerConfig
     study: StudyConfig
+    tune: TuneConfig
     seed: int
     force: bool
     seeds: int
@@ -186,5 +195,12 @@ def validate(cfg: DictConfig, choices: Any = None) -> DictConfig:
     _check(t.threads is None or t.threads >= 1, "trainer.threads", t.threads, "must be >= 1 or null")
     _check(typed.seed >= 0, "seed", typed.seed, "must be a non-negative integer")
     _check(typed.seeds >= 1, "seeds", typed.seeds, "must be >= 1")
+    tune = typed.tune
+    _choice("tune.name", tune.name, ["none", "lr"])
+    _check(len(tune.lr_scales) >= 1 and all(x > 0 for x in tune.lr_scales), "tune.lr_scales",
+           list(tune.lr_scales), "must be a non-empty list of positive multipliers")
+    _check(tune.seeds >= 1, "tune.seeds", tune.seeds, "must be >= 1")
+    _check(1 <= tune.epochs <= t.max_epochs, "tune.epochs", tune.epochs,
+           f"must be in [1, {t.max_epochs}] (trainer.max_epochs)")
     _check(typed.augmentation.shift >= 0, "augmentation.shift", typed.augmentation.shift, "must be >= 0")
     return typed

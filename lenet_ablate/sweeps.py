@@ -72,6 +72,11 @@ class _Progress:
         os.environ[self.ENV] = f"{total} {time.time()}"
         self.trained.clear()
 
+    def resize(self, total: int) -> None:
+        """A new job count for the running sweep (tune=lr knows its size phase by phase)."""
+        _, started = (os.environ.get(self.ENV) or f"0 {time.time()}").split()
+        os.environ[self.ENV] = f"{total} {started}"
+
     def line(self, k: int, folder: Path, event: str, duration: float | None = None) -> str:
         total, started = (os.environ.get(self.ENV) or "0 0").split()
         if duration is not None:

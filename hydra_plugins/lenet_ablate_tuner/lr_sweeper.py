@@ -1,0 +1,150 @@
+"""`tune=lr`: Hydra's basic sweeper plus two phases, through the configured launcher.
+
+1. Screening: for every configuration of the sweep, its optimizer.lr x tune.lr_scales on the
+   first tune.seeds seeds of the sweep, tune.epochs epochs each.
+2. Final: every job of the sweep as asked (its default lr) and every seed at the configuration's
+   chosen lr (best mean validation accuracy). A run equal to one already launched (same job id,
+   e.g. the screening run at the chosen lr when tune.epochs is the full budget) is not launched again.
+
+Every run is a normal job in its own folder (the job's folder plus -lr<lr>/-ep<epochs>), so
+skip-completed, locks and failure isolation work as for any sweep. The choices are written to
+<sweep dir>/tuning.json. Hydra instantiates sweepers from the hydra_plugins package only, hence
+this module's place.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from filelock import FileLock
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger(__name__)
+
+
+class LrSweeper(BasicSweeper):
+    """The basic sweeper's jobs, each configuration at its default and at its tuned lr."""
+
+    def sweep(self, arguments: list[str]) -> Any:
+        from lenet_ablate import tuning
+        from lenet_ablate.records import write_json
+        from lenet_ablate.sweeps import progress
+
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        overrides = parser.parse_overrides([*self._parse_config(), *arguments])
+        jobs = [job for batch in self.split_arguments(overrides, None) for job in batch]
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        tune = self.config.tune
+
+        configs: dict[str, dict[str, Any]] = {}  # config_id -> its jobs, lr, folders
+        for job in jobs:
+            cfg, info = self._compose(job)
+            c = configs.setdefault(info["config_id"], {"config_id": info["config_id"], "base_lr": cfg.optimizer.lr,
+                                                       "epochs": cfg.trainer.max_epochs, "jobs": []})
+            c["jobs"].append({**info, "overrides": list(job), "seed": cfg.seed})
+        launched: set[str] = set()  # job ids, over both phases: a run is launched once
+
+        screen = []
+        for c in configs.values():
+            c["screen_seeds"] = sorted({j["seed"] for j in c["jobs"]})[:tune.seeds]
+            epochs = None if tune.epochs == c["epochs"] else int(tune.epochs)
+            c["grid"] = []
+            for scale in tune.lr_scales:
+                lr = tuning.lr_value(c["base_lr"], scale)
+                point = {"scale": float(scale), "lr": lr, "subdirs": {}}
+                for job in (j for j in c["jobs"] if j["seed"] in c["screen_seeds"]):
+                    run = self._variant(job, lr if lr != c["base_lr"] else None, epochs)
+                    point["subdirs"][job["seed"]] = run["subdir"]
+                    if run["job_id"] not in launched:
+                        launched.add(run["job_id"])
+                        screen.append(run["overrides"])
+                c["grid"].append(point)
+        finals_max = len(jobs) * 2
+        progress.resize(len(screen) + finals_max)
+        log.info("tune=lr: screening %d runs (%d configurations x %d lrs x %d seeds, %d epochs)", len(screen),
+                 len(configs), len(tune.lr_scales), tune.seeds, tune.epochs)
+        returns = [self._launch(screen, 0)]
+
+        records, finals = [], []
+        for c in configs.values():
+            grid = [{"scale": p["scale"], "lr": p["lr"],
+                     "runs": tuning.screening_result(sweep_dir, p["subdirs"])} for p in c["grid"]]
+            choice = tuning.decide(c["base_lr"], grid, list(tune.lr_scales))
+            tuned_lr = choice["chosen_lr"]
+            tuned_id = None
+            for job in c["jobs"]:
+                runs = [job]
+                if tuned_lr != c["base_lr"]:
+                    runs.append(self._variant(job, tuned_lr, None))
+                for run in runs:
+                    if run["job_id"] not in launched:
+                        launched.add(run["job_id"])
+                        finals.append(run["overrides"])
+                tuned_id = runs[-1]["config_id"]
+            records.append({"config_id": c["config_id"], "tuned_config_id": tuned_id, "base_lr": c["base_lr"],
+                            **choice, "screening": {"epochs": int(tune.epochs), "seeds": c["screen_seeds"],
+                                                    "lr_scales": [float(s) for s in tune.lr_scales]},
+                            "full_epochs": c["epochs"], "grid": grid,
+                            "decided_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+            log.info("tune=lr: %s: lr %g -> %g (%s)", c["jobs"][0]["subdir"], c["base_lr"], tuned_lr,
+                     choice["reason"])
+        with FileLock(str(sweep_dir / ".tuning.lock")):
+            write_json(sweep_dir / tuning.TUNING, tuning.merge_records(sweep_dir / tuning.TUNING, records))
+        progress.resize(len(screen) + len(finals))
+        returns.append(self._launch(finals, len(screen)))
+        return returns
+
+    def _compose(self, overrides: Sequence[str]) -> tuple[DictConfig, dict[str, Any]]:
+        """The validated config of one job, and its identities and folder name."""
+        from lenet_ablate.cli import fail
+        from lenet_ablate.config import ConfigError, validate
+        from lenet_ablate.identity import config_id, job_id
+
+        loaded = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
+        try:
+            cfg = validate(loaded)
+        except ConfigError as exc:
+            fail(f"{exc} (job {' '.join(overrides)})")
+        return cfg, {"job_id": job_id(cfg), "config_id": config_id(cfg), "subdir": str(loaded.hydra.sweep.subdir)}
+
+    def _variant(self, job: dict[str, Any], lr: float | None, epochs: int | None) -> dict[str, Any]:
+        """`job` at another lr and/or number of epochs (None: as the job), in its own folder."""
+        from lenet_ablate import tuning
+        from lenet_ablate.cli import fail
+        from lenet_ablate.guard import conflict, refuse_message
+
+        if lr is None and epochs is None:
+            return job
+        values: dict[str, Any] = {"hydra__sweep__subdir": tuning.run_subdir(job["subdir"], lr, epochs)}
+        if lr is not None:
+            values["optimizer__lr"] = lr
+        if epochs is not None:
+            values["trainer__max_epochs"] = epochs
+        overrides = tuning.with_overrides(job["overrides"], **values)
+        cfg, info = self._compose(overrides)
+        blocked = conflict(Path(self.config.hydra.sweep.dir) / info["subdir"], cfg)
+        if blocked:
+            fail(refuse_message([blocked]))
+        return {**info, "overrides": overrides, "seed": job["seed"]}
+
+    def _launch(self, batch: list[list[str]], first: int) -> Any:
+        """Launch `batch`, then wait for its jobs that another process is training (two copies of
+        one sweep side by side share the work through the job locks)."""
+        from lenet_ablate.guard import locked_elsewhere
+
+        if not batch:
+            return []
+        results = self.launcher.launch(batch, initial_job_idx=first)
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        for r in results:
+            job_dir = Path(r.hydra_cfg.hydra.runtime.output_dir) if r.hydra_cfg else sweep_dir
+            while locked_elsewhere(job_dir):
+                time.sleep(5)
+        return results
