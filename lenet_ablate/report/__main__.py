@@ -14,6 +14,7 @@ import pandas as pd
 
 from lenet_ablate.report.build import report_runs
 from lenet_ablate.report.collect import find_sweeps, load_jobs
+from lenet_ablate.report.tuned import load_tuning
 
 
 class ReportError(RuntimeError):
@@ -46,22 +47,24 @@ def main(argv: list[str] | None = None) -> int:
             raise ReportError(f"no runs found under {', '.join(map(str, args.sweeps or ['multirun']))} "
                               "(no Hydra multirun.yaml); run a sweep first, e.g. make ablate")
         levels, default = baseline()
-        frames = []
+        frames, records = [], []
         for sweep in sweeps:
             runs = load_jobs(sweep)
             if runs.empty:
                 print(f"report: {sweep}: no jobs in this sweep folder, skipped")
                 continue
             name = sweep.name if sum(s.name == sweep.name for s in sweeps) == 1 else f"{sweep.parent.name}_{sweep.name}"
+            tuning = load_tuning(sweep)
             report_runs(runs, args.out / name, f"lenet_ablate report: {sweep}", levels, default,
-                        args.min_effect)
+                        args.min_effect, tuning)
+            records += tuning
             print(f"report: {sweep} -> {args.out / name}/report.md, report.html ({len(runs)} jobs)")
             frames.append(runs)
         if not frames:
             raise ReportError("the sweep folders hold no jobs")
         if len(frames) > 1:
             report_runs(pd.concat(frames, ignore_index=True), args.out / "study", "lenet_ablate report: study",
-                        levels, default, args.min_effect)
+                        levels, default, args.min_effect, records)
             print(f"report: all sweeps -> {args.out / 'study'}/report.md, report.html")
     except (ReportError, OSError) as exc:
         print(f"report: error: {exc}", file=sys.stderr)

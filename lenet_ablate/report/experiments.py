@@ -149,7 +149,8 @@ def level_rows(exp: dict[str, Any], runs: pd.DataFrame, metric: str = "test_acc"
         mean, std, lo, hi = stats.mean_ci(values.to_numpy())
         row = {factor: level[factor], "configuration": level.configuration, "n": len(values),
                "diverged/failed": int(level[list(FAILED)].sum()), "mean": mean, "std": std,
-               "ci95_low": lo, "ci95_high": hi, "warnings": level["warnings"], "_values": values}
+               "ci95_low": lo, "ci95_high": hi, "warnings": level["warnings"], "_values": values,
+               "_config_id": level.config_id}
         if level.config_id != ref.config_id:
             row["_diff"] = stats.difference(values, series[ref.config_id])
         rows.append(row)

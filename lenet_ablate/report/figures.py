@@ -103,3 +103,31 @@ def confusion_figure(jobs: pd.DataFrame, title: str) -> bytes | None:
     ax2.tick_params(labelsize=7)
     fig.suptitle(title, fontsize=9)
     return _png(fig)
+
+
+def lr_sensitivity_figure(records: list[dict[str, Any]], labels: dict[str, str]) -> bytes | None:
+    """Screening validation accuracy vs lr (log x): one line per configuration through the mean of
+    its screening seeds, every seed a dot, the chosen lr ringed."""
+    if not records:
+        return None
+    fig, ax = _figure(figsize=(8, 4.2))
+    for r, color in zip(records, itertools.cycle([f"C{i}" for i in range(10)])):
+        lrs = [p["lr"] for p in r["grid"]]
+        ax.plot(lrs, [p["mean_val_acc"] for p in r["grid"]], "-", color=color,
+                label=labels.get(r["config_id"], r["config_id"][:8]))
+        for p in r["grid"]:
+            vals = [run["val_acc"] for run in p["runs"] if run["val_acc"] is not None]
+            ax.plot([p["lr"]] * len(vals), vals, "o", color=color, markersize=4, alpha=0.7)
+        chosen = [p for p in r["grid"] if p["lr"] == r["chosen_lr"]]
+        if chosen and chosen[0]["mean_val_acc"] == chosen[0]["mean_val_acc"]:
+            ax.plot(r["chosen_lr"], chosen[0]["mean_val_acc"], "o", markersize=11, markerfacecolor="none",
+                    color=color)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("validation accuracy (screening)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    epochs = sorted({r["screening"]["epochs"] for r in records})
+    ax.set_title(f"lr sensitivity: screening runs of {', '.join(map(str, epochs))} epochs; dots = seeds, "
+                 "ring = chosen lr", fontsize=8)
+    return _png(fig)

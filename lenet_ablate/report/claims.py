@@ -1,0 +1,82 @@
+"""The published Fashion-MNIST ablation this project reproduces (one run per setting), claim by
+claim, against this study: at the default lr and, where the study was tuned, at each level's own lr.
+
+Published: best model ReLU + max pooling + SGD + augmentation at 0.909 test accuracy; worst model
+tanh (+ max pooling, SGD, augmentation) at 0.775. The other claims are the published best model's
+choices read as comparisons (max over average pooling, SGD over RMSprop and Adam, no dropout over
+dropout 0.5, augmentation over none).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from lenet_ablate.report import stats
+
+PUBLISHED_BEST, PUBLISHED_WORST = 0.909, 0.775
+
+# (claim, factor, level compared with the baseline's level, the published number or reading,
+#  the sign the difference level - baseline must have for the claim to hold)
+COMPARISONS = [
+    ("tanh is worse than ReLU", "activation", "tanh", "tanh 0.775 vs ReLU 0.909 (-0.134)", -1),
+    ("max pooling beats average pooling", "pooling", "avg", "best model uses max pooling", -1),
+    ("SGD beats Adam", "optimizer", "adam", "best model uses SGD", -1),
+    ("SGD beats RMSprop", "optimizer", "rmsprop", "best model uses SGD", -1),
+    ("no dropout beats dropout 0.5", "dropout", "p0.5", "best model has no dropout", -1),
+    ("augmentation helps", "augmentation", "none", "best model uses augmentation", -1),
+]
+
+
+def _interval(row: pd.Series | dict) -> str:
+    return f"{row['mean']:.4f} [{row['ci95_low']:.4f}, {row['ci95_high']:.4f}], n={row['n']}"
+
+
+def _number_claim(claim: str, published: float, level: dict | None, rank_text: str, view: str) -> dict[str, Any]:
+    if level is None or level["mean"] != level["mean"]:
+        return {"claim": claim, "published": f"{published:.3f}", "lr": view, "this study": "not in this study",
+                "p Holm": "", "verdict": "not tested"}
+    inside = level["ci95_low"] <= published <= level["ci95_high"]
+    where = "inside" if inside else ("above" if published > level["ci95_high"] else "below")
+    return {"claim": claim, "published": f"{published:.3f}", "lr": view, "this study": _interval(level),
+            "p Holm": "",
+            "verdict": f"{published:.3f} is {where} our 95% interval; {rank_text}"}
+
+
+def _comparison_claim(claim: str, published: str, row: dict | None, sign: int, view: str) -> dict[str, Any]:
+    if row is None or "p_holm" not in row:
+        return {"claim": claim, "published": published, "lr": view, "this study": "not in this study",
+                "p Holm": "", "verdict": "not tested"}
+    significant = row["p_holm"] == row["p_holm"] and row["p_holm"] < stats.ALPHA
+    if significant and row["diff"] * sign > 0:
+        verdict = "holds"
+    elif significant:
+        verdict = "contradicted"
+    else:
+        d = row.get("detectable_80")
+        verdict = ("not resolved: " + (f"only differences over {d:.3f} had 80% power" if d == d and d < 1
+                                       else "too few seeds to detect any difference at 80% power"))
+    return {"claim": claim, "published": published, "lr": view,
+            "this study": f"difference {row['diff']:+.4f} {row['diff_ci95']}, n={row['n']}",
+            "p Holm": f"{row['p_holm']:.4f}" if row["p_holm"] == row["p_holm"] else "", "verdict": verdict}
+
+
+def claims_table(views: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """One row per claim and view. `views`: name -> {"levels": {(factor, level): level row of an
+    experiment around the baseline}, "reference": the baseline's level row, "best" and "worst":
+    configuration rows (ranked by validation accuracy)}."""
+    rows = []
+    for view, v in views.items():
+        levels = v["levels"]
+        best, worst = v["best"].configuration, v["worst"].configuration
+        rows.append(_number_claim("best model: ReLU + max pooling + SGD + augmentation", PUBLISHED_BEST,
+                                  v["reference"], "it is our best by validation accuracy" if best == "baseline"
+                                  else f"our best by validation accuracy is {best}", view))
+        rows.append(_number_claim("worst model: tanh", PUBLISHED_WORST, levels.get(("activation", "tanh")),
+                                  "it is our worst by validation accuracy" if worst == "activation=tanh"
+                                  else f"our worst by validation accuracy is {worst}", view))
+        for claim, factor, level, published, sign in COMPARISONS:
+            rows.append(_comparison_claim(claim, published, levels.get((factor, level)), sign, view))
+    order = {claim: i for i, claim in enumerate(dict.fromkeys(r["claim"] for r in rows))}
+    return pd.DataFrame(sorted(rows, key=lambda r: order[r["claim"]]))

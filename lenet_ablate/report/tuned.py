@@ -1,0 +1,85 @@
+"""Sweeps run with `tune=lr`: which job is a screening run, a default-lr run or a tuned-lr run,
+and the two views the report compares (every configuration at its default lr, and at its tuned lr).
+
+The choices come from the sweep's tuning.json (written by the tuning sweeper before the final
+runs); the report never re-chooses, so what it shows is what was trained.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lenet_ablate.records import read_json
+from lenet_ablate.tuning import TUNING
+
+
+def load_tuning(sweep: Path) -> list[dict[str, Any]]:
+    """The tuning records of a sweep folder (none for sweeps run without tune=lr)."""
+    data = read_json(Path(sweep) / TUNING) or {}
+    return [{**r, "sweep": Path(sweep).name} for r in data.get("configurations", [])]
+
+
+def annotate(runs: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFrame:
+    """`runs` with `lr_role` (default, tuned, "default, tuned" where the tuned lr is the default one,
+    screening; empty outside tuned sweeps) and the configuration's `selected_lr`."""
+    runs = runs.assign(lr_role="", selected_lr=math.nan)
+    if not records or "config_id" not in runs:
+        return runs
+    for r in records:
+        in_sweep = runs.sweep == r["sweep"]
+        screening = {run["job"] for point in r["grid"] for run in point["runs"]}
+        is_default = in_sweep & (runs.config_id == r["config_id"])
+        is_tuned = in_sweep & (runs.config_id == r["tuned_config_id"])
+        is_screen = in_sweep & runs.job.isin(screening) & ~is_default & ~is_tuned
+        runs.loc[is_default | is_tuned | is_screen, "selected_lr"] = r["chosen_lr"]
+        runs.loc[is_screen, "lr_role"] = "screening"
+        runs.loc[is_default, "lr_role"] = "default"
+        runs.loc[is_tuned, "lr_role"] = "tuned"
+        runs.loc[is_default & is_tuned, "lr_role"] = "default, tuned"
+    return runs
+
+
+def default_view(runs: pd.DataFrame) -> pd.DataFrame:
+    """Every job trained at its configuration's own lr and full budget (screening and tuned-only
+    runs left out)."""
+    return runs[~runs.lr_role.isin(["screening", "tuned"])]
+
+
+def tuned_view(runs: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFrame:
+    """The tuned-lr runs of each tuned configuration, named as that configuration (its default lr
+    in the config), so that experiments and labels are those of the default view."""
+    by_tuned = {(r["sweep"], r["tuned_config_id"]): r for r in records}
+    rows = []
+    for _, row in runs[runs.lr_role.str.contains("tuned")].iterrows():
+        r = by_tuned[(row.sweep, row.config_id)]
+        row = row.copy()
+        row["config_id"] = r["config_id"]
+        row["_config"], row["_raw"] = (_with_lr(c, r["base_lr"]) for c in (row["_config"], row["_raw"]))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=runs.columns)
+
+
+def _with_lr(config: dict[str, Any], lr: float) -> dict[str, Any]:
+    config = copy.deepcopy(config)
+    config.setdefault("optimizer", {})["lr"] = lr
+    return config
+
+
+def lr_table(records: list[dict[str, Any]], labels: dict[str, str]) -> pd.DataFrame:
+    """Per configuration: default lr, the screening grid's mean validation accuracies, chosen lr."""
+    rows = []
+    for r in records:
+        row = {"configuration": labels.get(r["config_id"], r["config_id"][:8]), "default lr": r["base_lr"]}
+        for p in r["grid"]:
+            row[f"×{p['scale']:g}"] = (f"{p['mean_val_acc']:.4f}" if p["mean_val_acc"] == p["mean_val_acc"]
+                                      else "/".join(run["status"] for run in p["runs"]))
+        row.update({"chosen lr": r["chosen_lr"],
+                    "screening": f"{r['screening']['epochs']} epochs, seeds {r['screening']['seeds']}",
+                    "warning": r.get("warning", "")})
+        rows.append(row)
+    return pd.DataFrame(rows)
