@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install train ablate ablate-fair report tensorboard test test-slow bench data clean
+.PHONY: install train ablate ablate-fair report tensorboard test test-slow test-slurm bench data clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ test: $(STAMP)           ## fast tests (no full data set needed)
 
 test-slow: $(STAMP)      ## tests on the full Fashion-MNIST (skipped where absent)
 	$(PY) -m pytest -q -m slow
+
+test-slurm: $(STAMP)     ## sweeps through a real single-node Slurm (started as root if absent; else skipped)
+	$(PY) -m pytest -q -m slurm -rs
 
 bench: $(STAMP)
 	$(PY) bench/bench.py

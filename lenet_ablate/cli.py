@@ -17,6 +17,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from lenet_ablate import config_dir
+from lenet_ablate.cluster import granted_cpus, quiet_sacct
 from lenet_ablate.config import ConfigError, validate
 from lenet_ablate.files import DataError
 from lenet_ablate.sweeps import count_jobs, progress, validate_sweep
@@ -32,7 +33,11 @@ def _quiet_libraries() -> None:
 
 
 def _parallel_settings(hc: Any) -> tuple[int | None, Any]:
-    """Threads per job and GPU for this job when a joblib launcher runs jobs side by side."""
+    """Threads per job (and GPU) when jobs share a machine: under Slurm the CPUs the job was
+    granted; with the joblib launcher cores / n_jobs and one GPU per job."""
+    slurm = granted_cpus()
+    if slurm:
+        return slurm, None  # Slurm assigns the job its GPUs (CUDA_VISIBLE_DEVICES)
     launcher = str(hc.launcher.get("_target_", ""))
     if "Joblib" not in launcher:
         return None, None
@@ -110,8 +115,11 @@ def _task(cfg: DictConfig) -> None:
         fail(str(exc))
     except OSError as exc:  # disk full, folder removed or made read-only under us
         fail(f"cannot write the run's files under {hc.runtime.output_dir}: {exc}")
-    except Interrupted:
-        print("lenet_ablate: interrupted; summary says 'interrupted', TensorBoard logs flushed.", file=sys.stderr)
+    except Interrupted as exc:
+        print(f"lenet_ablate: interrupted ({exc}); summary says 'interrupted', TensorBoard logs flushed.",
+              file=sys.stderr)
+        if granted_cpus() is not None:
+            return  # one cancelled Slurm job: recorded; the sweep collects the others and reruns it next time
         sys.exit(130)
     print(format_line(summary), flush=True)
     if multirun:
@@ -128,6 +136,8 @@ class SweepSummary(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         self.started = time.time()
+        if "submitit" in str(config.hydra.launcher.get("_target_", "")):
+            quiet_sacct()
         progress.start(validate_sweep(config))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:

@@ -17,6 +17,7 @@ from filelock import Timeout
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 import lenet_ablate
@@ -34,7 +35,7 @@ log = logging.getLogger("lenet_ablate")
 
 
 class Interrupted(Exception):
-    """The user stopped the run (Ctrl-C)."""
+    """The run was stopped: Ctrl-C, or SIGTERM (scancel, preemption, a time limit); the message says which."""
 
 
 def _now() -> str:
@@ -124,9 +125,10 @@ def _run_locked(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None
     except DataError as exc:  # the user's to fix, the same for every job: stop (the CLI prints it)
         summary.update(status="failed", error=str(exc))
         raise
-    except (Interrupted, KeyboardInterrupt):
-        summary.update(status="interrupted", error="stopped by the user (Ctrl-C)")
-        raise Interrupted() from None
+    except (Interrupted, KeyboardInterrupt) as exc:
+        why = str(exc) if isinstance(exc, Interrupted) and str(exc) else "stopped by the user (Ctrl-C)"
+        summary.update(status="interrupted", error=why)
+        raise Interrupted(why) from None
     except Exception as exc:  # one broken job must not stop a sweep: record it and go on
         summary.update(status="failed", error=f"{type(exc).__name__}: {exc}",
                        traceback=traceback.format_exc(limit=8))
@@ -156,9 +158,12 @@ def reuse_freed_memory() -> bool:
 
 def _stage(trainer: L.Trainer, stage: Any, *args: Any, **kwargs: Any) -> Any:
     """Run trainer.fit / trainer.test. Lightning turns Ctrl-C into a graceful shutdown (logs
-    flushed) followed by sys.exit(1); that becomes Interrupted, in any stage."""
+    flushed) followed by sys.exit(1), and SIGTERM into a SIGTERMException at the next batch; both
+    become Interrupted, in any stage."""
     try:
         return stage(*args, **kwargs)
+    except SIGTERMException:
+        raise Interrupted("stopped by SIGTERM (scancel, preemption or a time limit)") from None
     except SystemExit:
         if trainer.interrupted:
             raise Interrupted() from None
