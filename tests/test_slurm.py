@@ -83,3 +83,18 @@ def test_scancel_mid_training_records_interrupted_and_the_next_submission_redoes
     assert "sweep: 1 completed" in rerun.stdout, rerun.stdout[-2000:]
     s = json.loads(summary.read_text())
     assert s["status"] == "completed" and s["epochs"] == 60
+
+
+def test_tune_lr_runs_both_phases_through_slurm(slurm, tmp_path, tiny_data):
+    args = ["experiment=pooling", "tune=lr", "seeds=1", "tune.lr_scales=[0.5,1.0]", "trainer.max_epochs=1",
+            "hydra/launcher=slurm", "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=1",
+            f"study_dir={tmp_path}", *data_overrides(*tiny_data)]
+    proc = run_cli(args, tmp_path, env=slurm.env)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    # 2 levels x 2 lrs at the full budget: every final run is a screening run, none trains twice.
+    assert "sweep: 4 completed, 0 diverged, 0 failed, 0 skipped" in proc.stdout, proc.stdout[-2000:]
+    sweep = tmp_path / "pooling"
+    done = summaries(sweep)
+    for r in json.loads((sweep / "tuning.json").read_text())["configurations"]:
+        val = {p["lr"]: done[p["runs"][0]["job"]]["metrics"]["val_acc"] for p in r["grid"]}
+        assert r["chosen_lr"] == max(val, key=val.get)
