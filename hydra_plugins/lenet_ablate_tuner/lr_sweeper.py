@@ -43,16 +43,37 @@ class LrSweeper(BasicSweeper):
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         tune = self.config.tune
 
-        configs: dict[str, dict[str, Any]] = {}  # config_id -> its jobs, lr, folders
+        configs = self._configurations(jobs)
+        launched: set[str] = set()  # job ids over both phases: a run is launched once
+        screen = self._screening(configs, launched)
+        progress.resize(len(screen) + 2 * len(jobs))
+        log.info("tune=lr: screening %d runs (%d configurations x %d lrs x %d seeds, %d epochs)", len(screen),
+                 len(configs), len(tune.lr_scales), tune.seeds, tune.epochs)
+        returns = [self._launch(screen, 0)]
+
+        records, finals = self._choose(configs, sweep_dir, launched)
+        with FileLock(str(sweep_dir / ".tuning.lock")):
+            write_json(sweep_dir / tuning.TUNING, tuning.merge_records(sweep_dir / tuning.TUNING, records))
+        progress.resize(len(screen) + len(finals))
+        returns.append(self._launch(finals, len(screen)))
+        return returns
+
+    def _configurations(self, jobs: list[list[str]]) -> list[dict[str, Any]]:
+        """The sweep's jobs grouped by configuration (config_id), with its default lr and epochs."""
+        configs: dict[str, dict[str, Any]] = {}
         for job in jobs:
             cfg, info = self._compose(job)
             c = configs.setdefault(info["config_id"], {"config_id": info["config_id"], "base_lr": cfg.optimizer.lr,
                                                        "epochs": cfg.trainer.max_epochs, "jobs": []})
             c["jobs"].append({**info, "overrides": list(job), "seed": cfg.seed})
-        launched: set[str] = set()  # job ids, over both phases: a run is launched once
+        return list(configs.values())
 
-        screen = []
-        for c in configs.values():
+    def _screening(self, configs: list[dict[str, Any]], launched: set[str]) -> list[list[str]]:
+        """Phase 1: each configuration's lr grid on its screening seeds (grid stored in `configs`)."""
+        from lenet_ablate import tuning
+
+        tune, batch = self.config.tune, []
+        for c in configs:
             c["screen_seeds"] = sorted({j["seed"] for j in c["jobs"]})[:tune.seeds]
             epochs = None if tune.epochs == c["epochs"] else int(tune.epochs)
             c["grid"] = []
@@ -62,44 +83,36 @@ class LrSweeper(BasicSweeper):
                 for job in (j for j in c["jobs"] if j["seed"] in c["screen_seeds"]):
                     run = self._variant(job, lr if lr != c["base_lr"] else None, epochs)
                     point["subdirs"][job["seed"]] = run["subdir"]
-                    if run["job_id"] not in launched:
-                        launched.add(run["job_id"])
-                        screen.append(run["overrides"])
+                    _once(run, launched, batch)
                 c["grid"].append(point)
-        finals_max = len(jobs) * 2
-        progress.resize(len(screen) + finals_max)
-        log.info("tune=lr: screening %d runs (%d configurations x %d lrs x %d seeds, %d epochs)", len(screen),
-                 len(configs), len(tune.lr_scales), tune.seeds, tune.epochs)
-        returns = [self._launch(screen, 0)]
+        return batch
 
-        records, finals = [], []
-        for c in configs.values():
+    def _choose(self, configs: list[dict[str, Any]], sweep_dir: Path,
+                launched: set[str]) -> tuple[list[dict[str, Any]], list[list[str]]]:
+        """Phase 2: per configuration the lr of the best mean validation accuracy (its record for
+        tuning.json), and the final runs: every job at its default and at the chosen lr."""
+        from lenet_ablate import tuning
+
+        tune, records, batch = self.config.tune, [], []
+        for c in configs:
             grid = [{"scale": p["scale"], "lr": p["lr"],
                      "runs": tuning.screening_result(sweep_dir, p["subdirs"])} for p in c["grid"]]
             choice = tuning.decide(c["base_lr"], grid, list(tune.lr_scales))
-            tuned_lr = choice["chosen_lr"]
-            tuned_id = None
+            tuned_id = c["config_id"]
             for job in c["jobs"]:
-                runs = [job]
-                if tuned_lr != c["base_lr"]:
-                    runs.append(self._variant(job, tuned_lr, None))
-                for run in runs:
-                    if run["job_id"] not in launched:
-                        launched.add(run["job_id"])
-                        finals.append(run["overrides"])
-                tuned_id = runs[-1]["config_id"]
+                _once(job, launched, batch)
+                if choice["chosen_lr"] != c["base_lr"]:
+                    tuned = self._variant(job, choice["chosen_lr"], None)
+                    _once(tuned, launched, batch)
+                    tuned_id = tuned["config_id"]
             records.append({"config_id": c["config_id"], "tuned_config_id": tuned_id, "base_lr": c["base_lr"],
                             **choice, "screening": {"epochs": int(tune.epochs), "seeds": c["screen_seeds"],
                                                     "lr_scales": [float(s) for s in tune.lr_scales]},
-                            "full_epochs": c["epochs"], "grid": grid,
+                            "full_epochs": c["epochs"], "grid": grid, "example_job": c["jobs"][0]["subdir"],
                             "decided_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-            log.info("tune=lr: %s: lr %g -> %g (%s)", c["jobs"][0]["subdir"], c["base_lr"], tuned_lr,
+            log.info("tune=lr: %s: lr %g -> %g (%s)", c["jobs"][0]["subdir"], c["base_lr"], choice["chosen_lr"],
                      choice["reason"])
-        with FileLock(str(sweep_dir / ".tuning.lock")):
-            write_json(sweep_dir / tuning.TUNING, tuning.merge_records(sweep_dir / tuning.TUNING, records))
-        progress.resize(len(screen) + len(finals))
-        returns.append(self._launch(finals, len(screen)))
-        return returns
+        return records, batch
 
     def _compose(self, overrides: Sequence[str]) -> tuple[DictConfig, dict[str, Any]]:
         """The validated config of one job, and its identities and folder name."""
@@ -148,3 +161,10 @@ class LrSweeper(BasicSweeper):
             while locked_elsewhere(job_dir):
                 time.sleep(5)
         return results
+
+
+def _once(run: dict[str, Any], launched: set[str], batch: list[list[str]]) -> None:
+    """Add `run` to `batch` unless a run with its job id was launched already."""
+    if run["job_id"] not in launched:
+        launched.add(run["job_id"])
+        batch.append(run["overrides"])
