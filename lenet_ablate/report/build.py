@@ -92,6 +92,8 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], defau
     done = completed(view)
     if configs.empty or done.empty:
         rep.text("No job completed, so there is nothing to compare.")
+        if records:
+            _tuning_section(rep, records, {})
     else:
         best, worst = rank(configs)
         rep.heading("Best and worst model (by mean validation accuracy" + (", default lr)" if records else ")"))
@@ -109,14 +111,7 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], defau
         tuned_runs = tuned.tuned_view(runs, records) if records else None
         tuned_configs = None
         if records:
-            labels = dict(zip(configs.config_id, configs.configuration))
-            rep.heading("Tuned learning rates (tune=lr)")
-            rep.text("Screening: mean validation accuracy per lr multiple of each configuration's default lr; "
-                     "the chosen lr is the highest (test accuracy never chooses). A diverged or failed lr "
-                     "shows its status.")
-            rep.table(tuned.lr_table(records, labels))
-            rep.figure("lr_sensitivity.png", figures.lr_sensitivity_figure(records, labels),
-                       "Validation accuracy of the screening runs vs learning rate, one line per configuration")
+            _tuning_section(rep, records, dict(zip(configs.config_id, configs.configuration)))
             if not tuned_runs.empty:
                 tuned_configs = configurations(tuned_runs, baseline, default)
                 rep.heading("All configurations at their tuned lr")
@@ -139,6 +134,16 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], defau
     rep.heading("Jobs that diverged, failed, were interrupted or are missing")
     rep.table(problems[["sweep", "job", "status", "error"]].fillna("")) if not problems.empty else rep.text("None.")
     return rep
+
+
+def _tuning_section(rep: Report, records: list[dict[str, Any]], labels: dict[str, str]) -> None:
+    labels = {**{r["config_id"]: tuned.job_name(r) for r in records}, **labels}
+    rep.heading("Tuned learning rates (tune=lr)")
+    rep.text("Screening: mean validation accuracy per lr multiple of each configuration's default lr; the "
+             "chosen lr is the highest (test accuracy never chooses). A diverged or failed lr shows its status.")
+    rep.table(tuned.lr_table(records, labels))
+    rep.figure("lr_sensitivity.png", figures.lr_sensitivity_figure(records, labels),
+               "Validation accuracy of the screening runs vs learning rate, one line per configuration")
 
 
 def _comparisons(rep: Report, configs: pd.DataFrame, runs: pd.DataFrame, min_effect: float,

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from lenet_ablate.records import read_json
-from lenet_ablate.tuning import TUNING
+from lenet_ablate.tuning import TUNING, run_subdir
 
 
 def load_tuning(sweep: Path) -> list[dict[str, Any]]:
@@ -68,6 +68,17 @@ def _with_lr(config: dict[str, Any], lr: float) -> dict[str, Any]:
     config = copy.deepcopy(config)
     config.setdefault("optimizer", {})["lr"] = lr
     return config
+
+
+def job_name(record: dict[str, Any]) -> str:
+    """The folder name of a tuned configuration's first job (its label where no default run exists)."""
+    if "example_job" in record:
+        return record["example_job"]
+    point = record["grid"][0]
+    suffix = run_subdir("", point["lr"] if point["lr"] != record["base_lr"] else None,
+                        record["screening"]["epochs"] if record["screening"]["epochs"] != record["full_epochs"] else None)
+    job = point["runs"][0]["job"]
+    return job[: len(job) - len(suffix)] if suffix and job.endswith(suffix) else job
 
 
 def lr_table(records: list[dict[str, Any]], labels: dict[str, str]) -> pd.DataFrame:
