@@ -30,6 +30,8 @@ def _quiet_libraries() -> None:
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*GPU available but not used.*")
     warnings.filterwarnings("ignore", ".*isinstance.treespec.*")
+    # Lightning's advice to wrap a job in `srun` on any machine that has Slurm installed.
+    warnings.filterwarnings("ignore", ".*The `srun` command is available on your system.*")
 
 
 def _parallel_settings(hc: Any) -> tuple[int | None, Any]:

@@ -62,6 +62,14 @@ def data_overrides(folder: Path, md5: dict[str, str], val_size: int = 200) -> li
             "data.batch_size=32", "data.eval_batch_size=500", "trainer.threads=1"]
 
 
+def default_sigint() -> None:
+    """preexec_fn for a child that is sent Ctrl-C: a shell's background job (`make test &`) starts
+    with SIGINT ignored, and Python then installs no KeyboardInterrupt handler."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_cli(args: list[str], cwd: Path, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run `python -m lenet_ablate ARGS` in `cwd` and return the finished process."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}

@@ -13,7 +13,7 @@ import time
 import pytest
 from hydra import compose, initialize_config_dir
 
-from conftest import ROOT, data_overrides, run_cli
+from conftest import ROOT, data_overrides, default_sigint, run_cli
 from lenet_ablate import records
 from lenet_ablate.report import render
 from lenet_ablate.report.__main__ import main as report_main
@@ -115,7 +115,7 @@ def test_ctrl_c_stops_records_interrupted_and_flushes(tmp_path, tiny_data):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "lenet_ablate", *data_overrides(*tiny_data),
                              "trainer.max_epochs=500", f"hydra.run.dir={out}"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     deadline = time.time() + 120
     while time.time() < deadline and not list(out.glob("checkpoints/best.ckpt")):
         time.sleep(0.1)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from conftest import ROOT, data_overrides, run_cli, write_dataset
+from conftest import ROOT, data_overrides, default_sigint, run_cli, write_dataset
 
 
 def test_rerun_with_other_settings_refuses_to_replace_a_completed_result(tmp_path, tiny_data):
@@ -72,7 +72,7 @@ def test_ctrl_c_in_the_test_phase_records_interrupted(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "lenet_ablate", *data_overrides(folder, md5),
                              "data.eval_batch_size=1", "trainer.max_epochs=1", f"hydra.run.dir={run}"],
                             cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint)
     deadline = time.time() + 120
     while time.time() < deadline and "Testing DataLoader 0:" not in (tmp_path / "log").read_text():
         time.sleep(0.05)
