@@ -95,3 +95,16 @@ def test_no_detectable_difference_where_the_solver_only_reaches_its_bound():
     d = stats.Difference("paired t", 0.01, 0, 0, 0.2, spread=0.006, n=2)
     assert stats.detectable_difference(d, 0.05 / 7) == math.inf
     assert stats.verdict(d, 0.5, math.inf, 9, 0.01, 2).startswith("inconclusive at n=2 seeds")
+
+
+def test_seeds_needed_for_a_welch_comparison():
+    # Unequal seed sets (a level with a missing seed): two-sample t, n per level with equal groups.
+    d = stats.Difference("Welch t", 0.01, 0, 0, 0.3, spread=0.006, n=2, ratio=1.5)
+    n = stats.seeds_needed(d, 0.05)
+
+    def two_sample_power(k: int) -> float:  # equal groups of k, effect 0.01 / 0.006 sd
+        df, nc = 2 * k - 2, 0.01 / 0.006 * math.sqrt(k / 2)
+        crit = sp.t.ppf(0.975, df)
+        return sp.nct.sf(crit, df, nc) + sp.nct.cdf(-crit, df, nc)
+
+    assert two_sample_power(n - 1) < 0.8 <= two_sample_power(n) and n == 7

@@ -139,7 +139,8 @@ def seeds_needed(d: Difference, alpha: float, cap: int = 1000) -> float:
     if not (math.isfinite(n) and n <= cap):
         return math.inf
     n = math.ceil(max(n, 2))
-    return math.inf if _off(solver.power(effect_size=effect, nobs=n, alpha=alpha), at_least=True) else n
+    size = {"nobs": n} if d.test == "paired t" else {"nobs1": n}  # Welch: n per level, equal groups
+    return math.inf if _off(solver.power(effect_size=effect, alpha=alpha, **size), at_least=True) else n
 
 
 def verdict(d: Difference, p_adjusted: float, detectable: float, needed: float, min_effect: float,
