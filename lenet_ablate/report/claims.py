@@ -20,12 +20,12 @@ PUBLISHED_BEST, PUBLISHED_WORST = 0.909, 0.775
 # (claim, factor, level compared with the baseline's level, the published number or reading,
 #  the sign the difference level - baseline must have for the claim to hold)
 COMPARISONS = [
-    ("tanh is worse than ReLU", "activation", "tanh", "tanh 0.775 vs ReLU 0.909 (-0.134)", -1),
-    ("max pooling beats average pooling", "pooling", "avg", "best model uses max pooling", -1),
-    ("SGD beats Adam", "optimizer", "adam", "best model uses SGD", -1),
-    ("SGD beats RMSprop", "optimizer", "rmsprop", "best model uses SGD", -1),
-    ("no dropout beats dropout 0.5", "dropout", "p0.5", "best model has no dropout", -1),
-    ("augmentation helps", "augmentation", "none", "best model uses augmentation", -1),
+    ("tanh is worse than ReLU", "activation", "tanh", "tanh 0.775 vs ReLU 0.909 (-0.134)", -1, "tanh − ReLU"),
+    ("max pooling beats average pooling", "pooling", "avg", "best model uses max pooling", -1, "avg − max"),
+    ("SGD beats Adam", "optimizer", "adam", "best model uses SGD", -1, "Adam − SGD"),
+    ("SGD beats RMSprop", "optimizer", "rmsprop", "best model uses SGD", -1, "RMSprop − SGD"),
+    ("no dropout beats dropout 0.5", "dropout", "p0.5", "best model has no dropout", -1, "dropout 0.5 − none"),
+    ("augmentation helps", "augmentation", "none", "best model uses augmentation", -1, "no augmentation − augmentation"),
 ]
 
 
@@ -44,7 +44,8 @@ def _number_claim(claim: str, published: float, level: dict | None, rank_text: s
             "verdict": f"{published:.3f} is {where} our 95% interval; {rank_text}"}
 
 
-def _comparison_claim(claim: str, published: str, row: dict | None, sign: int, view: str) -> dict[str, Any]:
+def _comparison_claim(claim: str, published: str, row: dict | None, sign: int, what: str,
+                      view: str) -> dict[str, Any]:
     if row is None or "p_holm" not in row:
         return {"claim": claim, "published": published, "lr": view, "this study": "not in this study",
                 "p Holm": "", "verdict": "not tested"}
@@ -58,7 +59,7 @@ def _comparison_claim(claim: str, published: str, row: dict | None, sign: int, v
         verdict = ("not resolved: " + (f"only differences over {d:.3f} had 80% power" if d == d and d < 1
                                        else "too few seeds to detect any difference at 80% power"))
     return {"claim": claim, "published": published, "lr": view,
-            "this study": f"difference {row['diff']:+.4f} {row['diff_ci95']}, n={row['n']}",
+            "this study": f"{what}: {row['diff']:+.4f} {row['diff_ci95']}, n={row['n']}",
             "p Holm": f"{row['p_holm']:.4f}" if row["p_holm"] == row["p_holm"] else "", "verdict": verdict}
 
 
@@ -76,7 +77,7 @@ def claims_table(views: dict[str, dict[str, Any]]) -> pd.DataFrame:
         rows.append(_number_claim("worst model: tanh", PUBLISHED_WORST, levels.get(("activation", "tanh")),
                                   "it is our worst by validation accuracy" if worst == "activation=tanh"
                                   else f"our worst by validation accuracy is {worst}", view))
-        for claim, factor, level, published, sign in COMPARISONS:
-            rows.append(_comparison_claim(claim, published, levels.get((factor, level)), sign, view))
+        for claim, factor, level, published, sign, what in COMPARISONS:
+            rows.append(_comparison_claim(claim, published, levels.get((factor, level)), sign, what, view))
     order = {claim: i for i, claim in enumerate(dict.fromkeys(r["claim"] for r in rows))}
     return pd.DataFrame(sorted(rows, key=lambda r: order[r["claim"]]))
