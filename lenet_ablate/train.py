@@ -38,6 +38,9 @@ class Interrupted(Exception):
     """The run was stopped: Ctrl-C, or SIGTERM (scancel, preemption, a time limit); the message says which."""
 
 
+CTRL_C = "stopped by the user (Ctrl-C)"
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -126,7 +129,7 @@ def _run_locked(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None
         summary.update(status="failed", error=str(exc))
         raise
     except (Interrupted, KeyboardInterrupt) as exc:
-        why = str(exc) if isinstance(exc, Interrupted) and str(exc) else "stopped by the user (Ctrl-C)"
+        why = str(exc) if isinstance(exc, Interrupted) else CTRL_C
         summary.update(status="interrupted", error=why)
         raise Interrupted(why) from None
     except Exception as exc:  # one broken job must not stop a sweep: record it and go on
@@ -166,7 +169,7 @@ def _stage(trainer: L.Trainer, stage: Any, *args: Any, **kwargs: Any) -> Any:
         raise Interrupted("stopped by SIGTERM (scancel, preemption or a time limit)") from None
     except SystemExit:
         if trainer.interrupted:
-            raise Interrupted() from None
+            raise Interrupted(CTRL_C) from None
         raise
 
 

@@ -146,6 +146,11 @@ def _tuning_section(rep: Report, records: list[dict[str, Any]], labels: dict[str
                "Validation accuracy of the screening runs vs learning rate, one line per configuration")
 
 
+def _key(exp: dict[str, Any]) -> tuple[str, str]:
+    """An experiment's identity across the default-lr and tuned-lr views: factor and reference."""
+    return exp["factor"], exp["reference"].config_id
+
+
 def _comparisons(rep: Report, configs: pd.DataFrame, runs: pd.DataFrame, min_effect: float,
                  tuned_configs: pd.DataFrame | None, tuned_runs: pd.DataFrame | None,
                  records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -155,13 +160,16 @@ def _comparisons(rep: Report, configs: pd.DataFrame, runs: pd.DataFrame, min_eff
     exps = experiments(configs, factors)
     if not exps:
         return {}
-    pairs = [(("default lr", e), (e, runs)) for e in exps]
+    # Per experiment (factor, reference): its (view, experiment, runs), default lr first.
+    blocks = {_key(e): [("default lr", e, runs)] for e in exps}
     if tuned_configs is not None:
-        by_key = {(e["factor"], e["reference"].config_id): e for e in experiments(tuned_configs, factors)}
-        pairs += [(("tuned lr", by_key[k]), (by_key[k], tuned_runs))
-                  for k in ((e["factor"], e["reference"].config_id) for e in exps) if k in by_key]
-    tables = dict(zip((id(e) for (_, e), _ in pairs), compare_all([p for _, p in pairs], min_effect)))
-    m = sum(1 for rows in tables.values() for r in rows if "p_holm" in r and not math.isnan(r["p_holm"]))
+        for e in experiments(tuned_configs, factors):
+            if _key(e) in blocks:
+                blocks[_key(e)].append(("tuned lr", e, tuned_runs))
+    flat = [b for group in blocks.values() for b in group]
+    tables = compare_all([(e, r) for _, e, r in flat], min_effect)
+    rows_of = {(view, _key(e)): rows for (view, e, _), rows in zip(flat, tables)}
+    m = sum(1 for rows in tables for r in rows if "p_holm" in r and not math.isnan(r["p_holm"]))
     lrs = {r["config_id"]: r["chosen_lr"] for r in records}
     rep.heading("One-factor comparisons")
     rep.text(f"Each level is compared with its experiment's reference level on test accuracy: the difference "
@@ -179,10 +187,8 @@ def _comparisons(rep: Report, configs: pd.DataFrame, runs: pd.DataFrame, min_eff
         factor, ref = exp["factor"], exp["reference"]
         around = "" if ref.configuration == "baseline" else f" (around {ref.configuration})"
         rep.heading(f"Experiment: {factor}{around}", 3)
-        for (view, e), _ in pairs:
-            if e["factor"] != factor or e["reference"].config_id != ref.config_id:
-                continue
-            rows = tables[id(e)]
+        for view, _, _ in blocks[_key(exp)]:
+            rows = rows_of[(view, _key(exp))]
             if tuned_configs is not None:
                 rep.text(f"**At {'the shared default lr' if view == 'default lr' else 'each level’s own tuned lr'}**")
             else:
