@@ -17,9 +17,12 @@ install: $(STAMP)
 train: $(STAMP)          ## one training run of the baseline
 	$(PY) -m lenet_ablate
 
-# JOBS=2: two jobs side by side (Hydra's joblib launcher, cores/JOBS threads each).
-JOBS ?= 1
-PARALLEL := $(if $(filter-out 1,$(JOBS)),hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS))
+# The study runs one job per core, one thread each (Hydra's joblib launcher); JOBS=1 runs the jobs
+# one after another. trainer.threads=1 either way, so the results do not depend on the machine.
+# SEEDS=auto: 3 pilot seeds, then more where they settle a comparison (up to seeds_max=10).
+JOBS  ?= $(shell nproc)
+SEEDS ?= auto
+PARALLEL := seeds=$(SEEDS) trainer.threads=1 $(if $(filter-out 1,$(JOBS)),hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS))
 
 ablate: $(STAMP) data    ## the five-experiment study (multirun/all), then the report
 	$(PY) -m lenet_ablate experiment=all $(PARALLEL)

@@ -114,7 +114,11 @@ class Config:
     tune: TuneConfig
     seed: int
     force: bool
-    seeds: int
+    seeds: Any  # an int, or "auto"
+    seeds_pilot: int
+    seeds_max: int
+    min_effect: float
+    seed_count: int
     study_dir: str
     variant: Optional[str] = None  # set by experiment=all's variants only
 
@@ -194,7 +198,12 @@ def validate(cfg: DictConfig, choices: Any = None) -> DictConfig:
     _check(t.max_epochs >= 1, "trainer.max_epochs", t.max_epochs, "must be >= 1")
     _check(t.threads is None or t.threads >= 1, "trainer.threads", t.threads, "must be >= 1 or null")
     _check(typed.seed >= 0, "seed", typed.seed, "must be a non-negative integer")
-    _check(typed.seeds >= 1, "seeds", typed.seeds, "must be >= 1")
+    _check(typed.seeds == "auto" or (isinstance(typed.seeds, int) and typed.seeds >= 1), "seeds", typed.seeds,
+           "must be an integer >= 1 or auto")
+    _check(typed.seeds_pilot >= 2, "seeds_pilot", typed.seeds_pilot, "must be >= 2 (a spread needs 2 seeds)")
+    _check(typed.seeds_max >= typed.seeds_pilot, "seeds_max", typed.seeds_max,
+           f"must be >= seeds_pilot ({typed.seeds_pilot})")
+    _check(typed.min_effect > 0, "min_effect", typed.min_effect, "must be > 0")
     tune = typed.tune
     _choice("tune.name", tune.name, ["none", "lr"])
     _check(len(tune.lr_scales) >= 1 and all(x > 0 for x in tune.lr_scales), "tune.lr_scales",

@@ -184,8 +184,8 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
     streams = stream_seeds(cfg.seed)
     if cfg.trainer.reuse_memory:
         reuse_freed_memory()
-    if threads or cfg.trainer.threads:
-        torch.set_num_threads(int(threads or cfg.trainer.threads))
+    if cfg.trainer.threads or threads:  # the config's count wins: results depend on it (part of job_id)
+        torch.set_num_threads(int(cfg.trainer.threads or threads))
     data = TensorDataModule(cfg.data, cfg.augmentation, order_seed=streams["batch_order"],
                             augment_seed=streams["augmentation"], channels_last=cfg.trainer.channels_last)
     model = initial_model(cfg)

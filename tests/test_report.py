@@ -59,9 +59,20 @@ def test_report_tables_csv_and_html(sweep, tmp_path):
     name = {"relu": "| baseline ", "tanh": "| activation=tanh ", "sigmoid": "| activation=sigmoid "}
     # tanh has a diverged seed: it cannot be best, and it ranks worst (largest share of failures).
     assert best_line.startswith(name[by_config.drop("tanh").idxmax()]) and worst_line.startswith(name["tanh"])
-    assert "### Experiment: activation" in md and "Holm-Bonferroni" in md
+    assert "### Experiment: activation" in md and "Hommel's step-up procedure" in md
+    assert md.split("\n## ")[1].startswith("Which choices matter")  # the answer first
     table = md.split("### Experiment: activation")[1]
-    assert "1 diverged" in table and "p Holm" in table and "detectable (80% power)" in table
+    assert "1 diverged" in table and "p Hommel" in table and "detectable (80% power)" in table
+    comparisons = pd.read_csv(out / "activation" / "comparisons.csv")
+    assert list(comparisons.columns) == [
+        "experiment", "level", "reference", "lr_view", "n_level", "n_reference", "difference", "ci95_low",
+        "ci95_high", "p_raw", "p_adjusted", "method", "detectable_difference", "seeds_needed", "verdict"]
+    sig = comparisons.set_index("level").loc["sigmoid"]
+    means = done.groupby("activation").test_acc.mean()  # sigmoid has 1 seed: no test, the means' difference
+    assert sig.difference == pytest.approx(means.sigmoid - means.relu)
+    assert (sig.n_level, sig.n_reference, sig.reference) == (1, 2, "activation=relu")
+    assert sig.verdict.startswith("inconclusive at n=1")
+    assert sig.verdict in md.split("### ")[0]  # quoted in "Which choices matter"
     assert any("tanh-seed1" in line and "diverged" in line and "non-finite" in line for line in md.splitlines())
     assert "never started" in md
     html = (out / "activation" / "report.html").read_text()

@@ -55,7 +55,7 @@ def test_tune_lr_composes_with_every_experiment_and_is_bookkeeping():
         plain = compose("config", overrides=["experiment=all"], return_hydra_config=True)
         tuned = compose("config", overrides=["experiment=all", "tune=lr", "tune.epochs=3"], return_hydra_config=True)
         bad = compose("config", overrides=["tune=lr", "tune.epochs=30"], return_hydra_config=True)
-    assert tuned.hydra.sweeper._target_.endswith("LrSweeper") and tuned.hydra.sweeper.params == plain.hydra.sweeper.params
+    assert tuned.hydra.sweeper._target_.endswith("StudySweeper") and tuned.hydra.sweeper.params == plain.hydra.sweeper.params
     assert list(tuned.tune.lr_scales) == [0.25, 0.5, 1.0, 2.0, 4.0] and tuned.tune.seeds == 1
     assert job_id(validate(tuned)) == job_id(validate(plain))  # how an lr was chosen is not what a job trains
     try:

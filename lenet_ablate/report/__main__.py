@@ -1,7 +1,7 @@
 """`make report`: merge the job summaries and TensorBoard logs of sweeps into tables, statistics,
 figures, report.md and a self-contained report.html.
 
-python -m lenet_ablate.report [SWEEP_DIR ...] [--out DIR] [--min-effect X]
+python -m lenet_ablate.report [SWEEP_DIR ...] [--out DIR] [--min-effect X] [--method hommel|holm]
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from lenet_ablate.report import decide, stats
 from lenet_ablate.report.build import report_runs
+from lenet_ablate.report.comparisons import Analysis
 from lenet_ablate.report.collect import find_sweeps, load_jobs
 from lenet_ablate.report.tuned import load_tuning
 
@@ -33,13 +35,30 @@ def baseline() -> tuple[dict[str, str], dict]:
     return factors(cfg), plain(cfg)
 
 
+def sweep_analysis(sweep: Path, method: str, min_effect: float | None) -> Analysis:
+    """The analysis of one sweep: its min_effect and seeds_max from its multirun.yaml unless given,
+    and for a seeds=auto sweep the design's level decide.AUTO_ALPHA."""
+    from omegaconf import OmegaConf
+
+    try:
+        cfg = OmegaConf.load(sweep / "multirun.yaml")
+    except Exception:  # an old or hand-edited multirun.yaml: the defaults
+        cfg = OmegaConf.create({})
+    auto = str(cfg.get("seeds", "")) == "auto"
+    return Analysis(method, decide.AUTO_ALPHA if auto else stats.ALPHA,
+                    min_effect if min_effect is not None else float(cfg.get("min_effect", 0.01)),
+                    int(cfg.seeds_max) if auto and "seeds_max" in cfg else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m lenet_ablate.report", description=__doc__.splitlines()[0])
     parser.add_argument("sweeps", nargs="*", type=Path, help="sweep folders (default: every sweep under multirun/)")
     parser.add_argument("--out", type=Path, default=Path("multirun_reports"), help="output folder")
-    parser.add_argument("--min-effect", type=float, default=0.01,
-                        help="smallest test-accuracy difference of interest (default 0.01)")
+    parser.add_argument("--min-effect", type=float, default=None,
+                        help="smallest test-accuracy difference of interest (default: the sweep's min_effect, 0.01)")
+    parser.add_argument("--method", choices=stats.METHODS, default="hommel",
+                        help="family-wise adjustment: hommel (default) or holm (the analysis of earlier reports)")
     args = parser.parse_args(argv)
     try:
         sweeps = find_sweeps(args.sweeps or [Path("multirun")])
@@ -47,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ReportError(f"no runs found under {', '.join(map(str, args.sweeps or ['multirun']))} "
                               "(no Hydra multirun.yaml); run a sweep first, e.g. make ablate")
         levels, default = baseline()
-        frames, records = [], []
+        frames, records, analyses = [], [], []
         for sweep in sweeps:
             runs = load_jobs(sweep)
             if runs.empty:
@@ -55,16 +74,18 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             name = sweep.name if sum(s.name == sweep.name for s in sweeps) == 1 else f"{sweep.parent.name}_{sweep.name}"
             tuning = load_tuning(sweep)
-            report_runs(runs, args.out / name, f"lenet_ablate report: {sweep}", levels, default,
-                        args.min_effect, tuning)
+            analysis = sweep_analysis(sweep, args.method, args.min_effect)
+            analyses.append(analysis)
+            report_runs(runs, args.out / name, f"lenet_ablate report: {sweep}", levels, default, analysis, tuning)
             records += tuning
             print(f"report: {sweep} -> {args.out / name}/report.md, report.html ({len(runs)} jobs)")
             frames.append(runs)
         if not frames:
             raise ReportError("the sweep folders hold no jobs")
         if len(frames) > 1:
+            strictest = min(analyses, key=lambda a: (a.alpha, -a.min_effect))
             report_runs(pd.concat(frames, ignore_index=True), args.out / "study", "lenet_ablate report: study",
-                        levels, default, args.min_effect, records)
+                        levels, default, strictest, records)
             print(f"report: all sweeps -> {args.out / 'study'}/report.md, report.html")
     except (ReportError, OSError) as exc:
         print(f"report: error: {exc}", file=sys.stderr)

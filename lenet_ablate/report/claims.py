@@ -36,20 +36,20 @@ def _interval(row: pd.Series | dict) -> str:
 def _number_claim(claim: str, published: float, level: dict | None, rank_text: str, view: str) -> dict[str, Any]:
     if level is None or level["mean"] != level["mean"]:
         return {"claim": claim, "published": f"{published:.3f}", "lr": view, "this study": "not in this study",
-                "p Holm": "", "verdict": "not tested"}
+                "p adjusted": "", "verdict": "not tested"}
     inside = level["ci95_low"] <= published <= level["ci95_high"]
     where = "inside" if inside else ("above" if published > level["ci95_high"] else "below")
     return {"claim": claim, "published": f"{published:.3f}", "lr": view, "this study": _interval(level),
-            "p Holm": "",
+            "p adjusted": "",
             "verdict": f"{published:.3f} is {where} our 95% interval; {rank_text}"}
 
 
 def _comparison_claim(claim: str, published: str, row: dict | None, sign: int, what: str,
                       view: str) -> dict[str, Any]:
-    if row is None or "p_holm" not in row:
+    if row is None or "p_adj" not in row:
         return {"claim": claim, "published": published, "lr": view, "this study": "not in this study",
-                "p Holm": "", "verdict": "not tested"}
-    significant = row["p_holm"] == row["p_holm"] and row["p_holm"] < stats.ALPHA
+                "p adjusted": "", "verdict": "not tested"}
+    significant = row["p_adj"] == row["p_adj"] and row["p_adj"] < row.get("alpha", stats.ALPHA)
     if significant and row["diff"] * sign > 0:
         verdict = "holds"
     elif significant:
@@ -60,7 +60,7 @@ def _comparison_claim(claim: str, published: str, row: dict | None, sign: int, w
                                        else "too few seeds to detect any difference at 80% power"))
     return {"claim": claim, "published": published, "lr": view,
             "this study": f"{what}: {row['diff']:+.4f} {row['diff_ci95']}, n={row['n']}",
-            "p Holm": f"{row['p_holm']:.4f}" if row["p_holm"] == row["p_holm"] else "", "verdict": verdict}
+            "p adjusted": f"{row['p_adj']:.4f}" if row["p_adj"] == row["p_adj"] else "", "verdict": verdict}
 
 
 def claims_table(views: dict[str, dict[str, Any]]) -> pd.DataFrame:

@@ -50,6 +50,7 @@ class Report:
     title: str
     blocks: list[tuple[str, Any]] = field(default_factory=list)
     figures: dict[str, bytes] = field(default_factory=dict)
+    csv: dict[str, pd.DataFrame] = field(default_factory=dict)  # further tables written beside runs.csv
 
     def heading(self, text: str, level: int = 2) -> None:
         self.blocks.append(("h", (level, text)))
@@ -83,6 +84,8 @@ class Report:
         try:
             os.chmod(new, normal_mode(0o777))
             atomic_write_text(new / "runs.csv", runs.to_csv(index=False))
+            for name, table in self.csv.items():
+                atomic_write_text(new / name, table.to_csv(index=False))
             for name, png in self.figures.items():
                 atomic_write_bytes(new / name, png)
             atomic_write_text(new / "report.md", self.markdown())

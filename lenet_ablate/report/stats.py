@@ -1,9 +1,16 @@
 """Statistics of a study as pure functions over arrays and DataFrames (no I/O, no plotting).
 
 Every comparison is a level against its experiment's reference level on test accuracy: the
-difference of means with its 95% interval (paired by seed where both have the same seeds, Welch
-otherwise), a p-value, Holm-Bonferroni over the report's family of comparisons, the smallest
-difference the study could detect with 80% power, and a verdict in one of three kinds.
+difference of means with its 95% interval (paired by seed on the seeds both have, Welch where
+fewer than two are shared), a p-value, an adjustment over the report's family of comparisons
+(Hommel by default, Holm for the earlier reports), the smallest difference the study could detect
+with 80% power, the seeds that would settle it, and a verdict in one of three kinds.
+
+Why the paired test with Hommel (docs/statistics.md, `python -m lenet_ablate.report.simulate`):
+the seed-to-seed spread differs between levels, so analyses that pool or shrink variances across
+levels exceed the family-wise error rate; the per-comparison paired test keeps it, and Hommel's
+step-up procedure (valid for the positively correlated tests of a shared reference) resolves more
+than Holm's step-down.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from scipy.optimize import brentq
 
 ALPHA = 0.05
 POWER = 0.8
+# --method: the family-wise adjustment (statsmodels multipletests names); hommel is the default.
+METHODS = ("hommel", "holm")
 
 
 def mean_ci(values: np.ndarray) -> tuple[float, float, float, float]:
@@ -48,44 +57,70 @@ class Difference:
     spread: float      # sd of the paired differences, or the pooled sd (Welch)
     n: int             # pairs (paired) or the smaller group (Welch)
     ratio: float = 1.0  # n_reference / n_level (Welch)
+    n_level: int = 0   # seeds of each side that enter the test
+    n_reference: int = 0
+
+
+def paired_t(d: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """Mean, sd, 95% half-width and two-sided p of paired differences along the last axis; with
+    `counts`, only the first counts[...] of each row (vectorised: the simulation analyses thousands
+    of studies at once)."""
+    d = np.asarray(d, dtype=float)
+    n = np.full(d.shape[:-1], d.shape[-1]) if counts is None else np.asarray(counts)
+    use = np.arange(d.shape[-1]) < n[..., None]
+    mean = np.where(use, d, 0.0).sum(axis=-1) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd = np.sqrt(np.where(use, (d - mean[..., None]) ** 2, 0.0).sum(axis=-1) / (n - 1))
+        se = sd / np.sqrt(n)
+        p = np.where(sd > 0, 2 * stats.t.sf(np.abs(mean / se), n - 1), np.nan)
+    return mean, sd, stats.t.ppf(0.975, n - 1) * se, p
 
 
 def difference(level: pd.Series, reference: pd.Series) -> Difference:
-    """Compare two Series of a metric indexed by seed. Paired t where the seed sets are equal
-    (pairs matched by seed, whatever the order), Welch's t otherwise. Zero variance gives p = nan:
-    a t statistic needs a spread, and a constant difference over 2-3 seeds is not evidence of one."""
+    """Compare two Series of a metric indexed by seed. Paired t on the seeds both have (pairs
+    matched by seed, whatever the order; the reference may have more seeds, added for other
+    comparisons), Welch's t where fewer than two seeds are shared. Zero variance gives p = nan: a
+    t statistic needs a spread, and a constant difference over 2-3 seeds is not evidence of one."""
     a, b = level.astype(float), reference.astype(float)
     diff = float(a.mean() - b.mean()) if len(a) and len(b) else math.nan
     if len(a) < 2 or len(b) < 2:
-        return Difference("n<2", diff, math.nan, math.nan, math.nan, math.nan, min(len(a), len(b)))
-    if set(a.index) == set(b.index) and a.index.is_unique and b.index.is_unique:
-        d = (a - b.loc[a.index]).to_numpy()
-        n, sd = len(d), float(d.std(ddof=1))
-        half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
-        p = float(stats.ttest_rel(a.to_numpy(), b.loc[a.index].to_numpy()).pvalue) if sd > 0 else math.nan
-        return Difference("paired t", diff, diff - half if sd > 0 else math.nan, diff + half if sd > 0 else math.nan,
-                          p, sd, n)
+        return Difference("n<2", diff, math.nan, math.nan, math.nan, math.nan, min(len(a), len(b)), 1.0,
+                          len(a), len(b))
+    common = a.index.intersection(b.index) if a.index.is_unique and b.index.is_unique else a.index[:0]
+    if len(common) >= 2:
+        d = (a.loc[common] - b.loc[common]).to_numpy()
+        mean, sd, half, p = (float(x) for x in paired_t(d))
+        n = len(d)
+        ok = sd > 0
+        return Difference("paired t", mean, mean - half if ok else math.nan, mean + half if ok else math.nan,
+                          p, sd, n, 1.0, n, n)
     va, vb, na, nb = a.var(ddof=1), b.var(ddof=1), len(a), len(b)
     se = math.sqrt(va / na + vb / nb)
     if se == 0:
-        return Difference("Welch t", diff, math.nan, math.nan, math.nan, 0.0, min(na, nb), nb / na)
+        return Difference("Welch t", diff, math.nan, math.nan, math.nan, 0.0, min(na, nb), nb / na, na, nb)
     df = se ** 4 / ((va / na) ** 2 / (na - 1) + (vb / nb) ** 2 / (nb - 1))
     half = stats.t.ppf(0.975, df) * se
     p = float(stats.ttest_ind(a.to_numpy(), b.to_numpy(), equal_var=False).pvalue)
     pooled = math.sqrt(((na - 1) * va + (nb - 1) * vb) / (na + nb - 2))
-    return Difference("Welch t", diff, diff - half, diff + half, p, pooled, na, nb / na)
+    return Difference("Welch t", diff, diff - half, diff + half, p, pooled, na, nb / na, na, nb)
 
 
-def holm(pvalues: list[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values (statsmodels); nan entries stay nan and are not counted."""
+def adjust(pvalues: list[float], method: str = "hommel") -> list[float]:
+    """Family-wise adjusted p-values (statsmodels multipletests, `method` one of METHODS); nan
+    entries stay nan and are not counted in the family."""
     from statsmodels.stats.multitest import multipletests
 
     p = np.asarray(pvalues, dtype=float)
     out = np.full_like(p, np.nan)
     ok = ~np.isnan(p)
     if ok.any():
-        out[ok] = multipletests(p[ok], alpha=ALPHA, method="holm")[1]
+        out[ok] = multipletests(p[ok], alpha=ALPHA, method=method)[1]
     return out.tolist()
+
+
+def holm(pvalues: list[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (the adjustment of reports before Hommel)."""
+    return adjust(pvalues, "holm")
 
 
 def t_power(effect: float, n: float, alpha: float, paired: bool, ratio: float = 1.0) -> float:

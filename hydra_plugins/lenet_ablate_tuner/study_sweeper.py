@@ -1,5 +1,7 @@
-"""`tune=lr`: Hydra's basic sweeper plus two phases, through the configured launcher.
+"""The study's sweeper: Hydra's basic sweeper plus, where asked, learning-rate tuning (`tune=lr`)
+and seeds added where they decide something (`seeds=auto`), all through the configured launcher.
 
+tune=lr:
 1. Screening: for every configuration of the sweep, its optimizer.lr x tune.lr_scales on the
    first tune.seeds seeds of the sweep, tune.epochs epochs each.
 2. Final: every job of the sweep as asked (its default lr) and every seed at the configuration's
@@ -8,8 +10,17 @@
 
 Every run is a normal job in its own folder (the job's folder plus -lr<lr>/-ep<epochs>), so
 skip-completed, locks and failure isolation work as for any sweep. The choices are written to
-<sweep dir>/tuning.json. Hydra instantiates sweepers from the hydra_plugins package only, hence
-this module's place.
+<sweep dir>/tuning.json.
+
+seeds=auto: after the sweep's `seeds_pilot` seeds (and tuning), each comparison of the sweep gets
+the seeds that would settle it at `min_effect`, from its pilot seeds' spread only
+(lenet_ablate.report.seeds), up to `seeds_max`; its level and reference get them as normal jobs.
+The plan is written to <sweep dir>/seeds.json. A rerun plans from the same pilot seeds, so it asks
+for the same jobs and trains none that completed.
+
+Hydra instantiates sweepers from the hydra_plugins package only, hence this module's place. It
+subclasses BasicSweeper (a Hydra-internal class) because that class alone expands the sweep's
+override grammar and batches; hydra-core is pinned to 1.3 in pyproject for that reason.
 """
 
 from __future__ import annotations
@@ -27,10 +38,13 @@ from omegaconf import DictConfig, OmegaConf
 log = logging.getLogger(__name__)
 
 
-class LrSweeper(BasicSweeper):
-    """The basic sweeper's jobs, each configuration at its default and at its tuned lr."""
+class StudySweeper(BasicSweeper):
+    """The basic sweeper's jobs; with tune=lr each configuration also at its tuned lr; with
+    seeds=auto more seeds where they would settle a comparison."""
 
     def sweep(self, arguments: list[str]) -> Any:
+        if self.config.tune.name != "lr" and str(self.config.seeds) != "auto":
+            return super().sweep(arguments)
         from lenet_ablate import tuning
         from lenet_ablate.records import write_json
         from lenet_ablate.sweeps import progress
@@ -44,19 +58,74 @@ class LrSweeper(BasicSweeper):
         tune = self.config.tune
 
         configs = self._configurations(jobs)
-        launched: set[str] = set()  # job ids over both phases: a run is launched once
-        screen = self._screening(configs, launched)
-        progress.resize(len(screen) + 2 * len(jobs))
-        log.info("tune=lr: screening %d runs (%d configurations x %d lrs x %d seeds, %d epochs)", len(screen),
-                 len(configs), len(tune.lr_scales), tune.seeds, tune.epochs)
-        returns = [self._launch(screen, 0)]
-
-        records, finals = self._choose(configs, sweep_dir, launched)
-        with FileLock(str(sweep_dir / ".tuning.lock")):
-            write_json(sweep_dir / tuning.TUNING, tuning.merge_records(sweep_dir / tuning.TUNING, records))
-        progress.resize(len(screen) + len(finals))
-        returns.append(self._launch(finals, len(screen)))
+        launched: set[str] = set()  # job ids over all phases: a run is launched once
+        if tune.name != "lr":
+            finals: list[list[str]] = []
+            for c in configs:
+                for job in c["jobs"]:
+                    _once(job, launched, finals)
+            progress.resize(len(finals))
+            returns, done = [self._launch(finals, 0)], len(finals)
+        else:
+            screen = self._screening(configs, launched)
+            progress.resize(len(screen) + 2 * len(jobs))
+            log.info("tune=lr: screening %d runs (%d configurations x %d lrs x %d seeds, %d epochs)", len(screen),
+                     len(configs), len(tune.lr_scales), tune.seeds, tune.epochs)
+            returns = [self._launch(screen, 0)]
+            records, finals = self._choose(configs, sweep_dir, launched)
+            with FileLock(str(sweep_dir / ".tuning.lock")):
+                write_json(sweep_dir / tuning.TUNING, tuning.merge_records(sweep_dir / tuning.TUNING, records))
+            progress.resize(len(screen) + len(finals))
+            returns.append(self._launch(finals, len(screen)))
+            done = len(screen) + len(finals)
+        if str(self.config.seeds) == "auto":
+            more = self._more_seeds(configs, sweep_dir, launched)
+            progress.resize(done + len(more))
+            returns.append(self._launch(more, done))
         return returns
+
+    def _more_seeds(self, configs: list[dict[str, Any]], sweep_dir: Path, launched: set[str]) -> list[list[str]]:
+        """seeds=auto: the jobs that bring each configuration to the seeds its comparisons need."""
+        from lenet_ablate.identity import factors, plain
+        from lenet_ablate.records import write_json
+        from lenet_ablate.report.seeds import SEEDS, seed_targets
+        from lenet_ablate.report.tuned import load_tuning
+
+        cfg = self.config
+        base, _ = self._compose([])  # the baseline of this sweep (its fixed overrides included)
+        tuned = {r["config_id"]: r for r in (load_tuning(sweep_dir) if cfg.tune.name == "lr" else [])}
+        templates = {}  # config_id -> (a job of its default-lr configuration, lr or None)
+        for c in configs:
+            templates[c["config_id"]] = (c["jobs"][0], None)
+            record = tuned.get(c["config_id"])
+            if record and record["tuned_config_id"] != c["config_id"]:
+                templates[record["tuned_config_id"]] = (c["jobs"][0], record["chosen_lr"])
+        plan = seed_targets(sweep_dir, factors(base), plain(base), int(cfg.seeds_pilot), float(cfg.min_effect),
+                            int(cfg.seeds_max), records=list(tuned.values()))
+        batch = []
+        for config_id, n in plan["targets"].items():
+            if config_id not in templates:
+                continue  # a configuration of an older sweep in the same folder
+            job, lr = templates[config_id]
+            for seed in range(n):
+                run = self._seed(job, seed)
+                _once(self._variant(run, lr, None) if lr is not None else run, launched, batch)
+        write_json(sweep_dir / SEEDS, plan["record"])
+        log.info("seeds=auto: %d more jobs (%s)", len(batch), plan["record"]["summary"])
+        return batch
+
+    def _seed(self, job: dict[str, Any], seed: int) -> dict[str, Any]:
+        """`job` at another seed, refused if its folder holds another configuration's result."""
+        from lenet_ablate import tuning
+        from lenet_ablate.cli import fail
+        from lenet_ablate.guard import conflict, refuse_message
+
+        overrides = tuning.with_overrides(job["overrides"], seed=seed)
+        cfg, info = self._compose(overrides)
+        blocked = conflict(Path(self.config.hydra.sweep.dir) / info["subdir"], cfg)
+        if blocked:
+            fail(refuse_message([blocked]))
+        return {**info, "overrides": overrides, "seed": seed}
 
     def _configurations(self, jobs: list[list[str]]) -> list[dict[str, Any]]:
         """The sweep's jobs grouped by configuration (config_id), with its default lr and epochs."""

@@ -1,0 +1,169 @@
+"""The one-factor comparisons of a report: every level against its experiment's reference, adjusted
+over the report's family, with verdicts, the answer-first summary and comparisons.csv."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from lenet_ablate.report import decide, figures, stats
+from lenet_ablate.report.experiments import experiments, factor_names, level_rows
+from lenet_ablate.report.render import Report
+
+
+def _interval(low: float, high: float) -> str:
+    return "" if low != low else f"[{low:+.4f}, {high:+.4f}]"
+
+
+@dataclass
+class Analysis:
+    """How a report compares levels: the family-wise adjustment (stats.METHODS), the level the
+    adjusted p must be under, the smallest effect of interest and, for seeds=auto sweeps, the cap."""
+
+    method: str = "hommel"
+    alpha: float = stats.ALPHA
+    min_effect: float = 0.01
+    seeds_max: int | None = None
+
+
+def compare_all(pairs: list[tuple[dict[str, Any], pd.DataFrame]], analysis: Analysis) -> list[list[dict]]:
+    """Level rows of every (experiment, runs) pair with raw and adjusted p, detectable difference,
+    seeds needed and verdict; the family is every comparison of the report."""
+    tables = [level_rows(exp, runs) for exp, runs in pairs]
+    compared = [row for rows in tables for row in rows if "_diff" in row]
+    adjusted = stats.adjust([row["_diff"].p for row in compared], analysis.method)
+    family = max(1, sum(p == p for p in adjusted))
+    alpha = analysis.alpha / family  # the strictest step; power figures at this level are conservative
+    for row, p_adj in zip(compared, adjusted):
+        d = row["_diff"]
+        row.update(diff=d.diff, diff_ci95=_interval(d.low, d.high), test=d.test, p=d.p, p_adj=p_adj, alpha=analysis.alpha,
+                   detectable_80=stats.detectable_difference(d, alpha))
+        if analysis.method == "holm":  # the earlier reports' rule: power at the observed difference
+            row["seeds_needed"] = stats.seeds_needed(d, alpha)
+            row["verdict"] = stats.verdict(d, p_adj, row["detectable_80"], row["seeds_needed"],
+                                           analysis.min_effect, row["n"])
+        else:
+            row["seeds_needed"] = decide.seeds_to_settle(d.spread, family, analysis.min_effect, analysis.alpha)
+            row["verdict"] = decide.verdict(d, p_adj, analysis.min_effect, row["seeds_needed"], analysis.seeds_max,
+                                            analysis.alpha)
+    return tables
+
+
+def _seeds_text(n: float | None) -> str:
+    return "" if n is None or n != n else ">1000" if n == math.inf else str(int(n))
+
+
+def _level_table(rows: list[dict], factor: str, method: str, lrs: dict[str, float] | None = None) -> pd.DataFrame:
+    cols = [factor, *(["lr"] if lrs else []), "n", "diverged/failed", "mean", "ci95_low", "ci95_high", "diff",
+            "diff_ci95", "test", "p", "p_adj", "detectable_80", "seeds_needed", "verdict", "warnings"]
+    table = pd.DataFrame([{c: r.get(c, "reference" if c == "verdict" else None) for c in cols} for r in rows])
+    if lrs:
+        table["lr"] = [lrs.get(r["_config_id"]) for r in rows]
+    table["seeds_needed"] = [_seeds_text(n) for n in table.seeds_needed]
+    return table.rename(columns={"detectable_80": "detectable (80% power)", "p": "p raw",
+                                 "p_adj": f"p {method.capitalize()}"})
+
+
+CSV_COLUMNS = ["experiment", "level", "reference", "lr_view", "n_level", "n_reference", "difference", "ci95_low",
+               "ci95_high", "p_raw", "p_adjusted", "method", "detectable_difference", "seeds_needed", "verdict"]
+
+
+def comparison_record(factor: str, row: dict[str, Any], reference: str, view: str, analysis: Analysis) -> dict:
+    """One row of comparisons.csv."""
+    d = row["_diff"]
+    return dict(zip(CSV_COLUMNS, [factor, row[factor], reference, view.split()[0], d.n_level, d.n_reference, d.diff,
+                                  d.low, d.high, d.p, row["p_adj"], f"paired t, {analysis.method} (alpha "
+                                  f"{analysis.alpha:g})", row["detectable_80"], _seeds_text(row["seeds_needed"]),
+                                  row["verdict"]]))
+
+
+def _key(exp: dict[str, Any]) -> tuple[str, str]:
+    """An experiment's identity across the default-lr and tuned-lr views: factor and reference."""
+    return exp["factor"], exp["reference"].config_id
+
+
+def _method_text(analysis: Analysis, m: int, tuned: bool) -> str:
+    name = {"hommel": "Hommel's step-up procedure", "holm": "Holm-Bonferroni"}[analysis.method]
+    why = ("Hommel keeps the family-wise error at or below 5% for the positively correlated comparisons of a "
+           "shared reference and resolves more than Holm; pooled or moderated variances were rejected because "
+           "the seed spread differs between levels and they then exceed 5% (docs/statistics.md, "
+           "python -m lenet_ablate.report.simulate)." if analysis.method == "hommel" else
+           "Holm is the adjustment of earlier reports (--method holm); 'seeds_needed' then says how many seeds "
+           "would detect the observed difference with 80% power.")
+    auto = (f" The sweep ran seeds=auto (seeds added from the pilot's spread), so the family is tested at "
+            f"α={analysis.alpha:g}: the level at which the simulation keeps the whole design's family-wise "
+            f"error at or below 5%." if analysis.alpha != stats.ALPHA else "")
+    return (f"Method: each level against its experiment's reference on test accuracy, paired t on the seeds both "
+            f"have (Welch where fewer than 2 are shared), difference of means with its 95% interval. Family: all "
+            f"{m} testable comparisons of this report{' (default and tuned lr together)' if tuned else ''}, "
+            f"{name}; 'differs' where the adjusted p < {analysis.alpha:g}. {why}{auto} 'no difference larger "
+            f"than X': the 95% interval lies within ±X and X <= {analysis.min_effect:g} (the smallest effect of "
+            f"interest, --min-effect). 'seeds_needed': the seeds per level that settle the comparison whatever "
+            f"the difference, from the seed spread alone. 'detectable (80% power)': the smallest true difference "
+            f"detected with 80% power at α/{max(m, 1)}.")
+
+
+def one_factor_section(rep: Report, configs: pd.DataFrame, runs: pd.DataFrame, analysis: Analysis,
+                       tuned_configs: pd.DataFrame | None, tuned_runs: pd.DataFrame | None,
+                       records: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """The one-factor comparisons (at the default lr and, for tuned sweeps, at each level's tuned
+    lr, side by side). Returns per view the level rows of the experiments around the baseline, and
+    the rows of comparisons.csv."""
+    factors = factor_names(runs)
+    exps = experiments(configs, factors)
+    if not exps:
+        return {}, []
+    # Per experiment (factor, reference): its (view, experiment, runs), default lr first.
+    blocks = {_key(e): [("default lr", e, runs)] for e in exps}
+    if tuned_configs is not None:
+        for e in experiments(tuned_configs, factors):
+            if _key(e) in blocks:
+                blocks[_key(e)].append(("tuned lr", e, tuned_runs))
+    flat = [b for group in blocks.values() for b in group]
+    tables = compare_all([(e, r) for _, e, r in flat], analysis)
+    rows_of = {(view, _key(e)): rows for (view, e, _), rows in zip(flat, tables)}
+    m = sum(1 for rows in tables for r in rows if "p_adj" in r and not math.isnan(r["p_adj"]))
+    lrs = {r["config_id"]: r["chosen_lr"] for r in records}
+    rep.heading("One-factor comparisons")
+    rep.text(_method_text(analysis, m, tuned_configs is not None))
+    views: dict[str, dict[str, Any]] = {}
+    csv: list[dict[str, Any]] = []
+    for exp in exps:
+        factor, ref = exp["factor"], exp["reference"]
+        around = "" if ref.configuration == "baseline" else f" (around {ref.configuration})"
+        rep.heading(f"Experiment: {factor}{around}", 3)
+        for view, _, _ in blocks[_key(exp)]:
+            rows = rows_of[(view, _key(exp))]
+            if tuned_configs is not None:
+                rep.text(f"**At {'the shared default lr' if view == 'default lr' else 'each level’s own tuned lr'}**")
+            else:
+                rep.text(f"Reference: {factor}={ref[factor]} ({ref.configuration}); levels: "
+                         + "; ".join(f"{r[factor]} = {r['configuration']}" for r in rows[1:]) + ".")
+            rep.table(_level_table(rows, factor, analysis.method, lrs if view == "tuned lr" else None))
+            rep.text("\n".join(f"- {factor}={r[factor]}: {r['verdict']}" + (f" [{r['warnings']}]" if r["warnings"] else "")
+                               for r in rows if "verdict" in r))
+            csv += [comparison_record(factor, r, f"{factor}={ref[factor]}" + around, view, analysis)
+                    for r in rows if "verdict" in r]
+            suffix = ("" if ref.configuration == "baseline" else "_" + ref.config_id[:6]) + \
+                ("_tuned" if view == "tuned lr" else "")
+            rep.figure(f"seeds_{factor}{suffix}.png", figures.seeds_figure(rows, factor),
+                       f"{factor} ({view}): each seed's test accuracy, mean and 95% interval per level")
+            if ref.configuration == "baseline":
+                v = views.setdefault(view, {"levels": {}, "reference": rows[0]})
+                v["levels"].update({(factor, r[factor]): r for r in rows})
+    return views, csv
+
+
+def answer_table(csv: list[dict[str, Any]]) -> pd.DataFrame:
+    """"Which choices matter": one row per factor level (and lr view) compared with the baseline."""
+    rows = [r for r in csv if "(around" not in r["reference"]]
+    table = pd.DataFrame([{"factor": r["experiment"], "level": r["level"], "vs": r["reference"], "lr": r["lr_view"],
+                           "n": r["n_level"], "difference": f"{r['difference']:+.4f}",
+                           "95% interval": _interval(r["ci95_low"], r["ci95_high"]), "verdict": r["verdict"]}
+                          for r in rows])
+    if not table.empty and table.lr.nunique() == 1:
+        table = table.drop(columns="lr")
+    return table

@@ -1,0 +1,94 @@
+"""Settling a comparison: the verdict its interval and adjusted p give, and the seeds that would
+settle it, computed from the seed-to-seed spread only (an internal-pilot design).
+
+A comparison is settled when it "differs" (family-adjusted p < alpha) or when its 95% interval
+lies inside (-min_effect, +min_effect) ("no difference larger than X", X the interval's larger
+bound). With n seeds and spread s, the interval at the family's strictest level alpha/m has
+half-width h = t(1 - alpha/2m, n-1) * s / sqrt(n). Once h <= min_effect / 2, every outcome settles:
+either that interval excludes 0 (then Bonferroni, and Hommel or Holm with it, reject) or it holds 0,
+so |difference| <= h and the 95% interval lies within +-2h <= min_effect. The seeds needed are the
+smallest such n. They depend on s alone, never on the observed difference, so adding them does
+not select on the outcome (the simulation tests check the family-wise error of the whole design).
+No torch here.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Iterable
+
+import numpy as np
+from scipy import stats as sps
+
+from lenet_ablate.report.stats import ALPHA, Difference
+
+CAP = 1000
+# seeds=auto's test level: choosing seeds from the pilot's spread inflates the family-wise error of a
+# test at 0.05 (up to 0.11 in the simulation: the seeds depend on a 2-df variance estimate), so the
+# design tests its family at the level that keeps it at or below 0.05 over the spreads simulated
+# (Kieser & Friede's adjusted level for internal pilots; docs/statistics.md).
+AUTO_ALPHA = 0.02
+
+
+@lru_cache(maxsize=64)
+def _half_widths(family: int, alpha: float = ALPHA, cap: int = CAP) -> np.ndarray:
+    """t(1 - alpha/2m, n-1) / sqrt(n) for n = 0..cap (inf for n < 2): the strictest interval's
+    half-width per unit of spread."""
+    n = np.arange(cap + 1, dtype=float)
+    out = np.full(cap + 1, np.inf)
+    out[2:] = sps.t.ppf(1 - alpha / (2 * max(1, family)), n[2:] - 1) / np.sqrt(n[2:])
+    return out
+
+
+def seeds_to_settle(spread: float | np.ndarray, family: int, min_effect: float,
+                    alpha: float = ALPHA) -> float | np.ndarray:
+    """Smallest number of paired seeds that settles a comparison with seed spread `spread` in a
+    family of `family` comparisons at `min_effect` (inf beyond CAP seeds, nan if the spread is
+    unknown or zero). Works elementwise on arrays."""
+    spread = np.asarray(spread, dtype=float)
+    widths = _half_widths(family, alpha)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        limit = (min_effect / 2) / spread
+    first = np.argmax(widths[None, :] <= limit.reshape(-1, 1), axis=1).astype(float)
+    first[~(widths[-1] <= limit.reshape(-1))] = np.inf
+    first[~(spread.reshape(-1) > 0)] = np.nan
+    return float(first[0]) if spread.ndim == 0 else first.reshape(spread.shape)
+
+
+def equivalence_bound(low: float | np.ndarray, high: float | np.ndarray) -> float | np.ndarray:
+    """The larger absolute bound of a 95% interval, rounded up to 4 decimals (nan without one)."""
+    return np.ceil(np.maximum(np.abs(low), np.abs(high)) * 1e4 - 1e-9) / 1e4
+
+
+def verdict(d: Difference, p_adjusted: float, min_effect: float, needed: float, seeds_max: int | None = None,
+            alpha: float = ALPHA) -> str:
+    """One of: "differs (+0.0123)" (adjusted p < alpha); "no difference larger than X" (the 95%
+    interval lies within +-X and X <= min_effect); "inconclusive at n=k seeds (...)" saying how many
+    seeds would settle it, or that they exceed `seeds_max`."""
+    if p_adjusted == p_adjusted and p_adjusted < alpha:
+        return f"differs ({d.diff:+.4f})"
+    bound = float(equivalence_bound(d.low, d.high))
+    if bound == bound and bound <= min_effect:
+        return f"no difference larger than {bound:.4f}"
+    if d.test == "n<2":
+        return f"inconclusive at n={d.n} (at least 2 seeds per level are needed for a test)"
+    if not d.spread > 0:
+        return f"inconclusive at n={d.n} (no seed-to-seed spread: not testable)"
+    if needed == math.inf:
+        tell = f"more than {CAP} would be needed"
+    elif seeds_max is not None and needed > seeds_max:
+        tell = f"cannot settle within seeds_max={seeds_max}: about {int(needed)} needed"
+    else:
+        tell = f"about {int(needed)} would settle it"
+    return f"inconclusive at n={d.n} seeds ({tell})"
+
+
+def targets(spreads: Iterable[float], current: Iterable[int], min_effect: float, seeds_max: int,
+            alpha: float = ALPHA) -> list[int]:
+    """Seeds each comparison of one family should have: those that settle it at `min_effect`,
+    never fewer than it has, never more than `seeds_max`. The family is the comparisons with a
+    known spread; one without (n < 2, or zero spread) gets no more seeds."""
+    spreads, current = np.asarray(list(spreads), dtype=float), list(current)
+    need = seeds_to_settle(spreads, int(np.sum(spreads > 0)), min_effect, alpha)
+    return [n if k != k else int(max(n, min(k, seeds_max))) for k, n in zip(np.atleast_1d(need), current)]
