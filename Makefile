@@ -26,19 +26,21 @@ PARALLEL := seeds=$(SEEDS) trainer.threads=1 $(if $(filter-out 1,$(JOBS)),hydra/
 
 ablate: $(STAMP) data    ## the five-experiment study (multirun/all), then the report
 	$(PY) -m lenet_ablate experiment=all $(PARALLEL)
-	$(PY) -m lenet_ablate.report
+	$(MAKE) report
 
 # The same study with each configuration also at its own tuned lr (tune=lr): screening runs of
 # TUNE_EPOCHS epochs, then every seed at the chosen lr. Reuses make ablate's runs (same folder).
 TUNE_EPOCHS ?= 3
 ablate-fair: $(STAMP) data   ## the study at default and at tuned lrs (tune=lr), then the report
 	$(PY) -m lenet_ablate experiment=all tune=lr tune.epochs=$(TUNE_EPOCHS) $(PARALLEL)
-	$(PY) -m lenet_ablate.report
+	$(MAKE) report
 
-report: $(STAMP)         ## multirun_reports/ from every sweep under multirun/
+report: $(STAMP)         ## multirun_reports/ from every sweep under multirun/, and its configurations in TensorBoard
 	$(PY) -m lenet_ablate.report
+	$(PY) -m lenet_ablate.tensorboard
 
-# TensorBoard serves every run's logs: localhost only unless you choose otherwise
+# TensorBoard serves every run's logs (<sweep>/<job>/tb) and, after make report, one run per
+# configuration (<sweep>/_configurations/<name>): localhost only unless you choose otherwise
 # (make tensorboard TB_HOST=0.0.0.0 for every interface).
 TB_HOST ?= localhost
 tensorboard: $(STAMP)

@@ -146,3 +146,45 @@ def test_report_replacement_keeps_the_old_report_when_interrupted(sweep, tmp_pat
     modes = {p.name: p.stat().st_mode & 0o777 for p in (out / "activation").resolve().iterdir()}
     os.umask(old_umask)
     assert set(modes.values()) == {0o644} and (out / "activation").resolve().stat().st_mode & 0o777 == 0o755
+
+
+def _scalars(run_dir: Path, tag: str) -> list[tuple[int, float]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    acc.Reload()
+    return [(e.step, e.value) for e in acc.Scalars(tag)]
+
+
+def test_configurations_in_tensorboard_are_the_seed_means(sweep_template, tmp_path):
+    from lenet_ablate.report.__main__ import baseline
+    from lenet_ablate.tensorboard import EVENTS, FOLDER, write_configurations
+
+    sweep = tmp_path / "activation"
+    shutil.copytree(sweep_template, sweep)
+    levels, default = baseline()
+    folders = write_configurations(sweep, levels, default)
+    assert sorted(f.name for f in folders) == ["activation=sigmoid", "activation=tanh", "baseline"]
+    for level in ("relu", "tanh"):
+        runs = [_scalars(sweep / f"{level}-seed{s}" / "tb", "val/acc") for s in (0, 1)]
+        folder = sweep / FOLDER / ("baseline" if level == "relu" else f"activation={level}")
+        mean = _scalars(folder, "val/acc")
+        assert [step for step, _ in mean] == [0, 1]
+        for epoch in (0, 1):
+            assert mean[epoch][1] == pytest.approx((runs[0][epoch][1] + runs[1][epoch][1]) / 2, abs=1e-6)
+        low, high = _scalars(folder, "activation/val/acc/low"), _scalars(folder, "activation/val/acc/high")
+        assert low[1][1] < mean[1][1] < high[1][1] or runs[0][1][1] == runs[1][1][1]
+        assert _scalars(folder, "hparams/n") == [(0, 2.0)]
+    # A rerun replaces each run's one event file: no duplicated events.
+    write_configurations(sweep, levels, default)
+    assert [p.name for p in (sweep / FOLDER / "baseline").iterdir()] == [EVENTS]
+    assert len(_scalars(sweep / FOLDER / "baseline", "val/acc")) == 2
+    # The margin-chart layout names each experiment's band tags.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.custom_scalar import layout_pb2
+
+    acc = EventAccumulator(str(sweep / FOLDER / "baseline"), size_guidance={"tensors": 0})
+    acc.Reload()
+    layout = layout_pb2.Layout.FromString(acc.Tensors("custom_scalars__config__")[0].tensor_proto.string_val[0])
+    charts = {c.title: c.margin.series[0] for cat in layout.category for c in cat.chart}
+    assert charts["val/acc"].value == "activation/val/acc" and charts["val/acc"].lower == "activation/val/acc/low"

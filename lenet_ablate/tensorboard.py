@@ -1,0 +1,142 @@
+"""Configurations in TensorBoard: per sweep, one aggregate run per configuration under
+<sweep>/_configurations/<name>/ with the mean over its seeds of train/acc, val/acc, train/loss and
+val/loss per epoch, the 95% interval across seeds, HParams (the configuration's factors against
+its mean test and validation accuracy and n) and a custom-scalars layout of margin charts, one per
+metric and experiment (mean with the interval as the band).
+
+    python -m lenet_ablate.tensorboard [SWEEP_DIR ...]      (make report runs it)
+
+Each run is one event file with a fixed name, written elsewhere and moved into place in one
+rename, so a rerun replaces it (no duplicated events) and a kill leaves the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lenet_ablate.report import stats
+from lenet_ablate.report.collect import find_sweeps, load_curves, load_jobs
+from lenet_ablate.report.experiments import completed, configurations, experiments, factor_names
+
+FOLDER = "_configurations"
+EVENTS = "events.out.tfevents.0.configurations"  # fixed: a rerun replaces, never adds
+METRICS = ("train/acc", "val/acc", "train/loss", "val/loss")
+
+
+def folder_name(label: str) -> str:
+    """A configuration's label as a folder name ("activation=tanh, optimizer.lr=0.1" -> ...)."""
+    return re.sub(r"[^A-Za-z0-9=._-]+", "_", label).strip("_") or "configuration"
+
+
+def epoch_bands(job_dirs: list[str]) -> pd.DataFrame:
+    """Per epoch and metric: mean, 95% interval low/high and n over the jobs' TensorBoard curves."""
+    curves = [c for c in map(load_curves, job_dirs) if c is not None]
+    if not curves:
+        return pd.DataFrame()
+    rows = []
+    for metric in METRICS:
+        table = pd.concat([c[metric] for c in curves if metric in c], axis=1)
+        for step, values in table.iterrows():
+            mean, _, low, high = stats.mean_ci(values.dropna().to_numpy())
+            rows.append({"metric": metric, "step": int(step), "mean": mean, "low": low, "high": high,
+                         "n": int(values.notna().sum())})
+    return pd.DataFrame(rows)
+
+
+def _layout(exps: list[dict[str, Any]]) -> dict[str, dict[str, list]]:
+    """The custom-scalars layout: per experiment a category with one margin chart per metric."""
+    return {f"experiment: {e['factor']}": {
+        m: ["Margin", [f"{e['factor']}/{m}", f"{e['factor']}/{m}/low", f"{e['factor']}/{m}/high"]] for m in METRICS}
+        for e in exps}
+
+
+def _write_run(folder: Path, bands: pd.DataFrame, member_of: list[str], hparams: dict[str, Any],
+               metrics: dict[str, float], layout: dict | None) -> None:
+    """Write one configuration's event file in a scratch folder, then move it into `folder`."""
+    from torch.utils.tensorboard import SummaryWriter
+    from torch.utils.tensorboard.summary import hparams as hparams_summary
+
+    folder.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".write.", dir=folder))
+    try:
+        writer = SummaryWriter(str(scratch))
+        for row in bands.itertuples():
+            writer.add_scalar(row.metric, row.mean, row.step)
+            for factor in member_of:  # the experiment charts' tags: mean and band
+                writer.add_scalar(f"{factor}/{row.metric}", row.mean, row.step)
+                if row.low == row.low:
+                    writer.add_scalar(f"{factor}/{row.metric}/low", row.low, row.step)
+                    writer.add_scalar(f"{factor}/{row.metric}/high", row.high, row.step)
+        for summary in hparams_summary(hparams, metrics):
+            writer.file_writer.add_summary(summary)
+        for key, value in metrics.items():
+            writer.add_scalar(key, value, 0)
+        if layout:
+            writer.add_custom_scalars(layout)
+        writer.close()
+        written = next(scratch.glob("events.out.tfevents*"))
+        written.replace(folder / EVENTS)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def write_configurations(sweep: Path, baseline: dict[str, str], default: dict[str, Any]) -> list[Path]:
+    """The aggregate runs of one sweep; returns their folders. Folders of configurations no longer
+    in the sweep are removed (they are derived data, rebuilt from the jobs)."""
+    runs = load_jobs(sweep)
+    if runs.empty or "config_id" not in runs:
+        return []
+    configs = configurations(runs, baseline, default)
+    done = completed(runs)
+    if configs.empty or done.empty:
+        return []
+    factors = factor_names(runs)
+    exps = experiments(configs, factors)
+    membership = {cid: [e["factor"] for e in exps if cid in set(e["members"].config_id)] for cid in configs.config_id}
+    written, layout_done = [], False
+    for _, conf in configs.sort_values("is_baseline", ascending=False).iterrows():
+        jobs = done[done.config_id == conf.config_id]
+        bands = epoch_bands(list(jobs.job_dir))
+        if bands.empty:
+            continue
+        hparams = {f: str(conf[f]) for f in factors if f in conf and conf[f] == conf[f]}
+        hparams.update(configuration=conf.configuration, lr=float(jobs.lr.iloc[0]))
+        metrics = {"hparams/test_acc": float(conf.test_acc), "hparams/val_acc": float(conf.val_acc),
+                   "hparams/n": float(len(jobs))}
+        folder = sweep / FOLDER / folder_name(conf.configuration)
+        _write_run(folder, bands, membership[conf.config_id], hparams, metrics, None if layout_done else _layout(exps))
+        layout_done, written = True, written + [folder]
+    for old in (sweep / FOLDER).glob("*"):
+        if old.is_dir() and old not in written:
+            shutil.rmtree(old, ignore_errors=True)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line; returns the exit status."""
+    from lenet_ablate.report.__main__ import baseline
+
+    parser = argparse.ArgumentParser(prog="python -m lenet_ablate.tensorboard", description=__doc__.splitlines()[0])
+    parser.add_argument("sweeps", nargs="*", type=Path, help="sweep folders (default: every sweep under multirun/)")
+    args = parser.parse_args(argv)
+    sweeps = find_sweeps(args.sweeps or [Path("multirun")])
+    if not sweeps:
+        print("tensorboard: error: no sweeps found (no Hydra multirun.yaml); run a sweep first", file=sys.stderr)
+        return 1
+    levels, default = baseline()
+    for sweep in sweeps:
+        folders = write_configurations(sweep, levels, default)
+        print(f"tensorboard: {sweep}: {len(folders)} configurations -> {sweep / FOLDER}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
