@@ -110,7 +110,7 @@ def _task(cfg: DictConfig) -> None:
     threads, devices = _parallel_settings(hc) if multirun else (None, None)
     job_dir = Path(hc.runtime.output_dir)
     if multirun:
-        print(progress.line(hc.job.num + 1, job_dir, "started"), flush=True)
+        print(progress.line(Path(hc.sweep.dir), hc.job.num + 1, job_dir, "started"), flush=True)
     try:
         summary = run_job(cfg, job_dir, quiet=multirun, threads=threads, devices=devices)
     except (DataError, ResultExists) as exc:
@@ -126,7 +126,7 @@ def _task(cfg: DictConfig) -> None:
     print(format_line(summary), flush=True)
     if multirun:
         trained = summary.get("action") == "trained"
-        print(progress.line(hc.job.num + 1, job_dir, summary["status"] if trained else "skipped",
+        print(progress.line(Path(hc.sweep.dir), hc.job.num + 1, job_dir, summary["status"] if trained else "skipped",
                             summary.get("wall_time_s") if trained else None), flush=True)
     if not multirun and summary["status"] == "failed":
         sys.exit(1)
@@ -140,7 +140,10 @@ class SweepSummary(Callback):
         self.started = time.time()
         if "submitit" in str(config.hydra.launcher.get("_target_", "")):
             quiet_sacct()
-        progress.start(validate_sweep(config))
+        launcher = config.hydra.launcher
+        parallel = int(launcher.get("n_jobs", 1) or 1) if "Joblib" in str(launcher.get("_target_", "")) else 1
+        progress.start(Path(config.hydra.sweep.dir), validate_sweep(config),
+                       parallel if parallel > 0 else (os.cpu_count() or 1))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         counts = count_jobs(Path(config.hydra.sweep.dir), since=self.started)

@@ -4,13 +4,12 @@ lines while it runs, and counting their outcomes."""
 from __future__ import annotations
 
 import itertools
-import os
 import time
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from lenet_ablate.records import SUMMARY, read_json
+from lenet_ablate.records import SUMMARY, read_json, write_json
 
 
 def sweep_axes(config: DictConfig) -> tuple[list[str], list[list[str]]]:
@@ -58,33 +57,36 @@ def validate_sweep(config: DictConfig) -> int:
     return len(combos)
 
 
-class _Progress:
-    """`[job k/N] <folder> <event> | elapsed, ETA` lines; the ETA is the mean time of the jobs this
-    process trained so far times the jobs left. The sweep's size and start travel in an
-    environment variable, so launchers that run jobs in other processes print them too."""
+class Progress:
+    """`[job k/N] <folder> <event> | elapsed, ETA` lines. The sweep's size, start and parallelism
+    live in <sweep dir>/.progress.json (written atomically by the sweep's process, read by every
+    job), so jobs in other processes (joblib, Slurm) always print the current total; the ETA is the
+    mean time of the jobs this process trained so far times the jobs left, over the parallel jobs."""
 
-    ENV = "LENET_ABLATE_SWEEP"
+    FILE = ".progress.json"
 
     def __init__(self) -> None:
         self.trained: list[float] = []
 
-    def start(self, total: int) -> None:
-        os.environ[self.ENV] = f"{total} {time.time()}"
+    def start(self, sweep_dir: Path, total: int, parallel: int = 1) -> None:
+        write_json(Path(sweep_dir) / self.FILE, {"total": total, "started": time.time(), "parallel": parallel})
         self.trained.clear()
 
-    def resize(self, total: int) -> None:
-        """A new job count for the running sweep (tune=lr knows its size phase by phase)."""
-        _, started = (os.environ.get(self.ENV) or f"0 {time.time()}").split()
-        os.environ[self.ENV] = f"{total} {started}"
+    def resize(self, sweep_dir: Path, total: int) -> None:
+        """A new job count for the running sweep (tune=lr and seeds=auto know it phase by phase)."""
+        state = read_json(Path(sweep_dir) / self.FILE) or {"started": time.time(), "parallel": 1}
+        write_json(Path(sweep_dir) / self.FILE, {**state, "total": total})
 
-    def line(self, k: int, folder: Path, event: str, duration: float | None = None) -> str:
-        total, started = (os.environ.get(self.ENV) or "0 0").split()
+    def line(self, sweep_dir: Path, k: int, folder: Path, event: str, duration: float | None = None) -> str:
+        state = read_json(Path(sweep_dir) / self.FILE) or {"total": 0, "started": time.time(), "parallel": 1}
+        total, started, parallel = int(state["total"]), float(state["started"]), max(1, int(state["parallel"]))
         if duration is not None:
             self.trained.append(float(duration))
-        left = max(0, int(total) - k) + (event == "started")
-        eta = _clock(sum(self.trained) / len(self.trained) * left) if self.trained else "after the first job"
+        left = max(0, total - k) + (event == "started")
+        eta = (_clock(sum(self.trained) / len(self.trained) * left / parallel) if self.trained
+               else "after the first job")
         took = f" in {_clock(duration)}" if duration is not None else ""
-        return (f"[job {k}/{total}] {folder} {event}{took} | elapsed {_clock(time.time() - float(started))}, "
+        return (f"[job {k}/{total}] {folder} {event}{took} | elapsed {_clock(time.time() - started)}, "
                 f"ETA {eta if left else 'done'}")
 
 
@@ -93,13 +95,7 @@ def _clock(seconds: float) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m{secs:02d}s"
 
 
-progress = _Progress()
-
-
-def _timestamp(iso: str | None) -> float:
-    from datetime import datetime
-
-    return datetime.fromisoformat(iso).timestamp() if iso else 0.0
+progress = Progress()
 
 
 def count_jobs(sweep_dir: Path, since: float = 0.0) -> dict[str, int]:
@@ -107,17 +103,19 @@ def count_jobs(sweep_dir: Path, since: float = 0.0) -> dict[str, int]:
     from lenet_ablate.guard import locked_elsewhere
 
     counts = {"completed": 0, "diverged": 0, "failed": 0, "skipped": 0, "interrupted": 0, "running elsewhere": 0}
+    # File times, not the summaries' second-resolution timestamps: a rerun that starts within the
+    # second the last one ended (in-process, or a fast machine) still tells skipped from trained.
     for hydra_dir in sweep_dir.glob("**/.hydra"):
         job = hydra_dir.parent
-        if (hydra_dir / "config.yaml").stat().st_mtime < since - 1:
+        if (hydra_dir / "config.yaml").stat().st_mtime < since:
             continue  # an older job of the same folder, not part of this sweep
         s = read_json(job / SUMMARY)
         if locked_elsewhere(job):
             status = "running elsewhere"
         elif s is None:
             status = "failed"
-        elif s["status"] == "completed" and _timestamp(s.get("finished_at")) < since - 1:
-            status = "skipped"  # completed before this sweep started
+        elif s["status"] == "completed" and (job / SUMMARY).stat().st_mtime < since:
+            status = "skipped"  # completed before this sweep started: its summary was not rewritten
         else:
             status = s["status"]
         counts[status if status in counts else "failed"] += 1

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # hydra_plugins (the study's sweeper) from this checkout
+    sys.path.insert(0, str(ROOT))
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
@@ -70,12 +72,49 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def run_cli(args: list[str], cwd: Path, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run `python -m lenet_ablate ARGS` in `cwd` and return the finished process."""
+def run_cli(args: list[str], cwd: Path, timeout: int = 600, env: dict | None = None,
+            process: bool = False) -> subprocess.CompletedProcess:
+    """`python -m lenet_ablate ARGS` in `cwd`: in this process (the Hydra app called directly, its
+    global state cleared after), or with `process=True` in a new Python process. Returns the
+    exit status and what it printed."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     full_env.pop("HYDRA_FULL_ERROR", None)
-    return subprocess.run([sys.executable, "-m", "lenet_ablate", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env=full_env)
+    if process:
+        return subprocess.run([sys.executable, "-m", "lenet_ablate", *args], cwd=cwd, capture_output=True,
+                              text=True, timeout=timeout, env=full_env)
+    return _in_process(args, cwd, full_env)
+
+
+def _in_process(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    import contextlib
+    import io
+    import logging
+
+    from hydra.core.global_hydra import GlobalHydra
+
+    from lenet_ablate import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = (sys.argv, os.getcwd(), dict(os.environ))
+    sys.argv = ["lenet_ablate", *map(str, args)]
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(env)
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            cli.main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = saved[0]
+        os.chdir(saved[1])
+        os.environ.clear()
+        os.environ.update(saved[2])
+        GlobalHydra.instance().clear()
+        for handler in logging.getLogger().handlers[:]:  # Hydra's handlers hold the captured streams
+            logging.getLogger().removeHandler(handler)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def datamodule(folder: Path, md5: dict[str, str], *overrides: str, order_seed: int = 0, augment_seed: int = 1):

@@ -147,3 +147,21 @@ def test_same_seed_gives_bit_identical_metrics(tmp_path, tiny_data):
     assert a["confusion_matrix"] == b["confusion_matrix"]
     assert a["job_id"] == b["job_id"] and a["config"] == b["config"]
     assert a["git"] == b["git"] and a["version"] == b["version"]
+
+
+def test_a_job_gives_the_same_metrics_in_process_and_under_joblib(tmp_path, tiny_data):
+    """trainer.threads=1 fixes the thread count, so a job's numbers do not depend on how it is
+    launched (or on the machine's cores): one run in this process, the same job as one of two
+    joblib workers side by side."""
+    common = [*data_overrides(*tiny_data), "trainer.max_epochs=2", "trainer.threads=1"]
+    alone = run_cli([*common, f"hydra.run.dir={tmp_path / 'alone'}"], tmp_path)
+    assert alone.returncode == 0, alone.stderr[-2000:]
+    sweep = tmp_path / "joblib"
+    parallel = run_cli(["-m", *common, "seed=0,1", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+                        f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=seed${seed}"], tmp_path)
+    assert parallel.returncode == 0, parallel.stderr[-2000:]
+    a = json.loads((tmp_path / "alone" / "summary.json").read_text())
+    b = json.loads((sweep / "seed0" / "summary.json").read_text())
+    assert b["threads"] == a["threads"] == 1
+    assert a["metrics"] == b["metrics"] and a["confusion_matrix"] == b["confusion_matrix"]  # exact
+    assert a["job_id"] == b["job_id"]

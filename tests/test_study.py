@@ -76,26 +76,28 @@ def test_diverged_and_failed_jobs_are_isolated(tmp_path, tiny_data):
 
 
 def test_killed_sweep_restarts_only_missing_jobs(tmp_path, tiny_data):
+    """SIGKILL while a job runs; the rerun trains exactly the jobs that had not completed. No timing
+    is assumed: the kill follows the event "one job completed, another running" (files), and the
+    expected counts come from the state the kill left."""
     common = [*data_overrides(*tiny_data), "trainer.max_epochs=4", f"study_dir={tmp_path}", "seeds=1"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "lenet_ablate", "experiment=activation", *common], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
     sweep = tmp_path / "activation"
-    deadline = time.time() + 300
-    while time.time() < deadline:  # kill in the middle of the second job
+    while proc.poll() is None:  # poll the summaries until a job runs after one completed
         st = statuses(sweep) if sweep.exists() else {}
-        if list(st.values()).count("completed") == 1 and "running" in st.values():
-            time.sleep(0.5)
+        if "completed" in st.values() and "running" in st.values():
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     before = statuses(sweep)
-    assert list(before.values()).count("completed") == 1 and "running" in before.values(), before
-    done = next(k for k, v in before.items() if v == "completed")
-    done_summary = (sweep / done / "summary.json").read_text()
+    finished = [k for k, v in before.items() if v == "completed"]
+    assert 1 <= len(finished) < 3, before  # killed mid-sweep
+    kept = {job: (sweep / job / "summary.json").read_text() for job in finished}
     again = run_cli(["experiment=activation", *common], tmp_path)
-    assert "sweep: 2 completed, 0 diverged, 0 failed, 1 skipped" in again.stdout, again.stdout[-2000:]
+    assert (f"sweep: {3 - len(finished)} completed, 0 diverged, 0 failed, {len(finished)} skipped"
+            in again.stdout), again.stdout[-2000:]
     after = statuses(sweep)
     assert set(after.values()) == {"completed"} and len(after) == 3
     for job in after:  # one clean run per folder: 4 epochs of val/acc, from one attempt
@@ -104,7 +106,8 @@ def test_killed_sweep_restarts_only_missing_jobs(tmp_path, tiny_data):
         acc = EventAccumulator(str(sweep / job / "tb"), size_guidance={"scalars": 0})
         acc.Reload()
         assert [e.step for e in acc.Scalars("val/acc")] == [0, 1, 2, 3], job
-    assert (sweep / done / "summary.json").read_text() == done_summary  # skipped: left untouched
+    for job, text in kept.items():  # skipped: left untouched
+        assert (sweep / job / "summary.json").read_text() == text
 
 
 @pytest.mark.parametrize("launcher", ["joblib", "submitit_slurm", "submitit_local"])

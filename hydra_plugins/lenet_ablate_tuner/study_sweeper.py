@@ -64,23 +64,23 @@ class StudySweeper(BasicSweeper):
             for c in configs:
                 for job in c["jobs"]:
                     _once(job, launched, finals)
-            progress.resize(len(finals))
+            progress.resize(sweep_dir, len(finals))
             returns, done = [self._launch(finals, 0)], len(finals)
         else:
             screen = self._screening(configs, launched)
-            progress.resize(len(screen) + 2 * len(jobs))
+            progress.resize(sweep_dir, len(screen) + 2 * len(jobs))
             log.info("tune=lr: screening %d runs (%d configurations x %d lrs x %d seeds, %d epochs)", len(screen),
                      len(configs), len(tune.lr_scales), tune.seeds, tune.epochs)
             returns = [self._launch(screen, 0)]
             records, finals = self._choose(configs, sweep_dir, launched)
             with FileLock(str(sweep_dir / ".tuning.lock")):
                 write_json(sweep_dir / tuning.TUNING, tuning.merge_records(sweep_dir / tuning.TUNING, records))
-            progress.resize(len(screen) + len(finals))
+            progress.resize(sweep_dir, len(screen) + len(finals))
             returns.append(self._launch(finals, len(screen)))
             done = len(screen) + len(finals)
         if str(self.config.seeds) == "auto":
             more = self._more_seeds(configs, sweep_dir, launched)
-            progress.resize(done + len(more))
+            progress.resize(sweep_dir, done + len(more))
             returns.append(self._launch(more, done))
         return returns
 
