@@ -59,7 +59,7 @@ bench: $(STAMP)
 	$(PY) bench/bench.py
 
 data: $(STAMP)           ## Fashion-MNIST by whatever route works here
-	$(PY) -m lenet_ablate.getdata
+	$(PY) -m lenet_ablate.data.getdata
 
 clean:
 	rm -rf outputs multirun multirun_reports/*/

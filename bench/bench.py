@@ -35,9 +35,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lenet_ablate.files import SPLIT_FILES, find_files  # noqa: E402
-from lenet_ablate.model import LeNet5, build_model  # noqa: E402
-from lenet_ablate.records import write_json  # noqa: E402
+from lenet_ablate.data.files import SPLIT_FILES, find_files  # noqa: E402
+from lenet_ablate.model.network import LeNet5, build_model  # noqa: E402
+from lenet_ablate.study.records import write_json  # noqa: E402
 
 OPTIMIZER = {"lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4}
 
@@ -98,7 +98,7 @@ def conventional(root: Path, epochs: int, augment: bool, threads: int, device: s
     from torch.utils.data import DataLoader
     from torchvision import datasets, transforms
 
-    from lenet_ablate.train import EpochTimer
+    from lenet_ablate.training.job import EpochTimer
 
     torch.set_num_threads(threads)
     L.seed_everything(0, verbose=False)

@@ -1,17 +1,19 @@
 """lenet_ablate: Hydra-configured ablation studies of LeNet-5 on Fashion-MNIST and MNIST."""
 
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
-__version__ = "0.2.0"
+try:  # one version source: pyproject.toml, as installed
+    __version__ = version("lenet_ablate")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
 
 
 def config_dir() -> str:
-    """The top-level conf/ of a source checkout, else the copy shipped inside the package."""
-    here = Path(__file__).resolve().parent
-    source = here.parent / "conf"
-    return str(source if (source / "config.yaml").is_file() else here / "conf")
+    """The folder of the config groups (lenet_ablate/conf)."""
+    return str(Path(__file__).resolve().parent / "conf")
 
 
 def _pilot_seeds(seeds: object, pilot: int) -> int:

@@ -12,15 +12,17 @@ from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
 from lenet_ablate import config_dir
-from lenet_ablate.cluster import granted_cpus, quiet_sacct
-from lenet_ablate.config import ConfigError, validate
-from lenet_ablate.files import DataError
-from lenet_ablate.sweeps import count_jobs, progress, validate_sweep
+from lenet_ablate.study.cluster import granted_cpus, quiet_sacct
+from lenet_ablate.config import validate
+from lenet_ablate.errors import ConfigError, DataError, Interrupted, LenetAblateError, ResultExists
+from lenet_ablate.study.sweeps import count_jobs, progress, validate_sweep
 
 
 def _quiet_libraries() -> None:
@@ -90,21 +92,40 @@ def check_output_dirs(argv: list[str]) -> None:
 
 
 def main() -> None:
-    """Entry point: `python -m lenet_ablate [overrides]` (see --help)."""
+    """Entry point: `python -m lenet_ablate [overrides]` (see --help). Errors raised inside Hydra's
+    sweep (the sweeper, the sweep checks) are let through Hydra's own reporting (HYDRA_FULL_ERROR,
+    for this call only) so that they get the same short message and exit status as a job's."""
     check_output_dirs(sys.argv[1:])
-    _task()
+    saved = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        _task()
+    except LenetAblateError as exc:
+        fail(str(exc), exc.exit_code)
+    except (HydraException, OmegaConfBaseException) as exc:
+        if saved == "1":
+            raise
+        print(str(exc), file=sys.stderr)  # as Hydra reports its own errors: message, cause, exit 1
+        if isinstance(exc.__cause__, OmegaConfBaseException):
+            print(str(exc.__cause__), file=sys.stderr)
+        sys.exit(1)
+    finally:
+        if saved is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = saved
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
 def _task(cfg: DictConfig) -> None:
     """Train one configuration (one Hydra job) and print its one-line summary."""
-    from lenet_ablate.train import Interrupted, ResultExists, run_job  # heavy: after Hydra parsed the command line
+    from lenet_ablate.training.job import run_job  # heavy: after Hydra parsed the command line
 
     hc = HydraConfig.get()
     try:
         cfg = validate(cfg, hc.runtime.choices)  # typed: equal trainings get equal ids (0 and 0.0 alike)
     except ConfigError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
     _quiet_libraries()
     multirun = hc.mode == RunMode.MULTIRUN
     threads, devices = _parallel_settings(hc) if multirun else (None, None)
@@ -114,7 +135,7 @@ def _task(cfg: DictConfig) -> None:
     try:
         summary = run_job(cfg, job_dir, quiet=multirun, threads=threads, devices=devices)
     except (DataError, ResultExists) as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
     except OSError as exc:  # disk full, folder removed or made read-only under us
         fail(f"cannot write the run's files under {hc.runtime.output_dir}: {exc}")
     except Interrupted as exc:

@@ -15,15 +15,12 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from lenet_ablate.files import DATASETS
-from lenet_ablate.optim import FUSED, SCHEDULES
-from lenet_ablate.templates import TEMPLATE_SETS
+from lenet_ablate.errors import ConfigError
+from lenet_ablate.data.files import DATASETS
+from lenet_ablate.training.optim import FUSED, SCHEDULES
+from lenet_ablate.model.templates import TEMPLATE_SETS
 
 SCHEMA = "lenet_ablate_schema"
-
-
-class ConfigError(ValueError):
-    """A config value that is not allowed; the message names key, value and what is allowed."""
 
 
 @dataclass

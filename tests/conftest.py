@@ -122,7 +122,7 @@ def datamodule(folder: Path, md5: dict[str, str], *overrides: str, order_seed: i
     from hydra import compose, initialize_config_dir
 
     from lenet_ablate.cli import config_dir
-    from lenet_ablate.data import TensorDataModule
+    from lenet_ablate.data.datamodule import TensorDataModule
 
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         cfg = compose("config", overrides=[*data_overrides(folder, md5, val_size=100), *overrides])

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 
 import slurm_local
-from lenet_ablate.cluster import _OnceSacctWarning, granted_cpus
+from lenet_ablate.study.cluster import _OnceSacctWarning, granted_cpus
 
 
 def test_threads_follow_the_cpus_slurm_granted(monkeypatch):
-    import lenet_ablate.cluster as cluster
+    import lenet_ablate.study.cluster as cluster
 
     monkeypatch.setattr(cluster.os, "cpu_count", lambda: 8)
     monkeypatch.setattr(cluster.os, "sched_getaffinity", lambda pid: set(range(8)))

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from conftest import FASHION_DIR, datamodule, write_dataset, write_idx
-from lenet_ablate.data import augment_batch, to_input
-from lenet_ablate.files import DataError, find_files, load_split, read_idx
+from lenet_ablate.data.datamodule import augment_batch, to_input
+from lenet_ablate.data.files import DataError, find_files, load_split, read_idx
 
 
 def test_read_idx_roundtrip(tmp_path):
@@ -140,7 +140,7 @@ MNIST_TEST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 @pytest.mark.slow
 @pytest.mark.skipif(not (MNIST_TEST / "t10k-images-idx3-ubyte.gz").is_file(), reason="MNIST test set absent")
 def test_real_mnist_test_set_matches_published_md5(tmp_path):
-    from lenet_ablate.files import DATASETS, md5sum
+    from lenet_ablate.data.files import DATASETS, md5sum
     for f in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
         assert md5sum(MNIST_TEST / f) in DATASETS["mnist"].md5[f]
     x, y = load_split(MNIST_TEST / "t10k-images-idx3-ubyte.gz", MNIST_TEST / "t10k-labels-idx1-ubyte.gz")

@@ -14,7 +14,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from conftest import ROOT, data_overrides, default_sigint, run_cli
-from lenet_ablate import records
+from lenet_ablate.study import records
 from lenet_ablate.report import render
 from lenet_ablate.report.__main__ import main as report_main
 from lenet_ablate.cli import config_dir
@@ -52,7 +52,7 @@ def test_bad_values_name_key_value_and_rule(override, message):
 def test_rbf_template_errors():
     with pytest.raises(ConfigError, match="head.templates=.gray. is not allowed; allowed: digits, hadamard, random"):
         validated("head=rbf", "head.templates=gray")
-    from lenet_ablate.templates import codebook
+    from lenet_ablate.model.templates import codebook
     with pytest.raises(ValueError, match="template set 'digits' has 10 codes, the data has 5 classes"):
         codebook("digits", num_classes=5)
 

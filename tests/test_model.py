@@ -11,12 +11,12 @@ from hydra import compose, initialize_config_dir
 
 from lenet_ablate.cli import config_dir
 from lenet_ablate.config import validate
-from lenet_ablate.heads import RBFHead
-from lenet_ablate.layers import MaskedConv2d, ScaledTanh, Subsampling
-from lenet_ablate.model import LeNet5, build_model, parameter_table
-from lenet_ablate.module import LeNetModule
+from lenet_ablate.model.heads import RBFHead
+from lenet_ablate.model.layers import MaskedConv2d, ScaledTanh, Subsampling
+from lenet_ablate.model.network import LeNet5, build_model, parameter_table
+from lenet_ablate.training.module import LeNetModule
 from lenet_ablate.options import option_callable
-from lenet_ablate.templates import digit_codebook, hadamard_codebook, min_hamming_distance, random_codebook
+from lenet_ablate.model.templates import digit_codebook, hadamard_codebook, min_hamming_distance, random_codebook
 
 GROUPS = {name.name: sorted(p.stem for p in name.glob("*.yaml"))
           for name in Path(config_dir()).iterdir() if name.is_dir() and name.name not in ("experiment", "variant")}
@@ -146,7 +146,7 @@ def test_codebooks_shapes_and_distances():
 
 
 def test_module_schedule_cosine_reaches_zero():
-    from lenet_ablate.optim import SCHEDULES
+    from lenet_ablate.training.optim import SCHEDULES
     assert SCHEDULES["cosine"](0, 10, 3) == 1.0
     assert SCHEDULES["cosine"](30, 10, 3) == pytest.approx(0.0)
     assert [SCHEDULES["lecun1998"](e * 10, 10, 20) for e in (0, 2, 5, 8, 12)] == [1.0, 0.4, 0.2, 0.1, 0.02]

@@ -125,8 +125,8 @@ def test_report_replacement_keeps_the_old_report_when_interrupted(sweep, tmp_pat
     from lenet_ablate.report import render
 
     out = tmp_path / "reports"
-    os.umask(old_umask := os.umask(0o022))  # under umask 022 files must come out 0644, folders 0755
-    os.umask(0o022)
+    old_umask = os.umask(0o022)  # under umask 022 files must come out 0644, folders 0755
+    monkeypatch.setattr("lenet_ablate.study.records.UMASK", 0o022)  # as a process started under it reads it
     assert report_main([str(sweep), "--out", str(out)]) == 0
     before = (out / "activation" / "report.md").read_text()
     real_replace = render.os.replace

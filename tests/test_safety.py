@@ -13,10 +13,11 @@ import time
 from conftest import ROOT, data_overrides, default_sigint, run_cli, write_dataset
 
 
-def test_rerun_with_other_settings_refuses_to_replace_a_completed_result(tmp_path, tiny_data):
+def test_rerun_with_other_settings_refuses_to_replace_a_completed_result(tmp_path, tiny_data, monkeypatch):
     common = ["experiment=pooling", "seeds=1", "trainer.max_epochs=1", f"study_dir={tmp_path / 'S'}",
               *data_overrides(*tiny_data)]
     old_umask = os.umask(0o022)
+    monkeypatch.setattr("lenet_ablate.study.records.UMASK", 0o022)  # as a process started under it reads it
     try:
         assert run_cli(common, tmp_path).returncode == 0
     finally:
@@ -82,3 +83,32 @@ def test_ctrl_c_in_the_test_phase_records_interrupted(tmp_path):
     log.close()
     assert proc.returncode == 130, (tmp_path / "log").read_text()[-2000:]
     assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
+
+
+def test_moving_a_module_changes_no_identity_and_old_summaries_are_recognised(tmp_path):
+    """Identity from meaning: an option is its `name`, whatever module builds it. A summary written
+    under scheme 1 (ids over `_target_` paths) is recognised from the config it stores."""
+    import hashlib
+
+    from hydra import compose, initialize_config_dir
+
+    from lenet_ablate import config_dir
+    from lenet_ablate.config import validate
+    from lenet_ablate.study.guard import conflict
+    from lenet_ablate.study.identity import BOOKKEEPING, config_id, drop_keys, job_id, plain
+
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = validate(compose("config", overrides=["activation=scaled_tanh", "pooling=subsample"]))
+    moved = plain(cfg)
+    moved["activation"]["_target_"] = "lenet_ablate.model.network.layers.ScaledTanh"  # the module moved
+    moved["pooling"]["_target_"] = "elsewhere.Subsampling"
+    assert job_id(moved) == job_id(cfg) and config_id(moved) == config_id(cfg)
+    other = plain(cfg)
+    other["activation"]["name"] = "tanh"
+    assert job_id(other) != job_id(cfg)  # another option is another training
+    # A completed scheme-1 summary: its stored job_id hashed the old module paths.
+    old_id = hashlib.sha256(json.dumps(drop_keys(moved, BOOKKEEPING), sort_keys=True,
+                                       default=str).encode()).hexdigest()[:16]
+    assert old_id != job_id(cfg)
+    (tmp_path / "summary.json").write_text(json.dumps({"status": "completed", "job_id": old_id, "config": moved}))
+    assert conflict(tmp_path, cfg) is None  # the same training: kept and skipped, not "another configuration"

@@ -10,8 +10,8 @@ from conftest import datamodule
 
 from lenet_ablate.cli import config_dir
 from lenet_ablate.config import validate
-from lenet_ablate.seeding import STREAMS, stream_seeds
-from lenet_ablate.train import initial_model
+from lenet_ablate.training.seeding import STREAMS, stream_seeds
+from lenet_ablate.training.job import initial_model
 
 
 def cfg(*overrides: str):

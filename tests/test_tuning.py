@@ -11,7 +11,7 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 
 from conftest import data_overrides, run_cli
-from lenet_ablate import tuning
+from lenet_ablate.study import tuning
 from lenet_ablate.cli import config_dir
 
 
@@ -49,7 +49,7 @@ def test_choice_is_the_best_mean_validation_accuracy_and_skips_diverged_lrs():
 
 def test_tune_lr_composes_with_every_experiment_and_is_bookkeeping():
     from lenet_ablate.config import ConfigError, validate
-    from lenet_ablate.identity import job_id
+    from lenet_ablate.study.identity import job_id
 
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         plain = compose("config", overrides=["experiment=all"], return_hydra_config=True)

@@ -35,6 +35,8 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
+from lenet_ablate.errors import ConfigError, SweepError
+
 log = logging.getLogger(__name__)
 
 
@@ -45,9 +47,9 @@ class StudySweeper(BasicSweeper):
     def sweep(self, arguments: list[str]) -> Any:
         if self.config.tune.name != "lr" and str(self.config.seeds) != "auto":
             return super().sweep(arguments)
-        from lenet_ablate import tuning
-        from lenet_ablate.records import write_json
-        from lenet_ablate.sweeps import progress
+        from lenet_ablate.study import tuning
+        from lenet_ablate.study.records import write_json
+        from lenet_ablate.study.sweeps import progress
 
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         overrides = parser.parse_overrides([*self._parse_config(), *arguments])
@@ -86,8 +88,8 @@ class StudySweeper(BasicSweeper):
 
     def _more_seeds(self, configs: list[dict[str, Any]], sweep_dir: Path, launched: set[str]) -> list[list[str]]:
         """seeds=auto: the jobs that bring each configuration to the seeds its comparisons need."""
-        from lenet_ablate.identity import factors, plain
-        from lenet_ablate.records import write_json
+        from lenet_ablate.study.identity import factors, plain
+        from lenet_ablate.study.records import write_json
         from lenet_ablate.report.seeds import SEEDS, seed_targets
         from lenet_ablate.report.tuned import load_tuning
 
@@ -116,15 +118,14 @@ class StudySweeper(BasicSweeper):
 
     def _seed(self, job: dict[str, Any], seed: int) -> dict[str, Any]:
         """`job` at another seed, refused if its folder holds another configuration's result."""
-        from lenet_ablate import tuning
-        from lenet_ablate.cli import fail
-        from lenet_ablate.guard import conflict, refuse_message
+        from lenet_ablate.study import tuning
+        from lenet_ablate.study.guard import conflict, refuse_message
 
         overrides = tuning.with_overrides(job["overrides"], seed=seed)
         cfg, info = self._compose(overrides)
         blocked = conflict(Path(self.config.hydra.sweep.dir) / info["subdir"], cfg)
         if blocked:
-            fail(refuse_message([blocked]))
+            raise SweepError(refuse_message([blocked]))
         return {**info, "overrides": overrides, "seed": seed}
 
     def _configurations(self, jobs: list[list[str]]) -> list[dict[str, Any]]:
@@ -139,7 +140,7 @@ class StudySweeper(BasicSweeper):
 
     def _screening(self, configs: list[dict[str, Any]], launched: set[str]) -> list[list[str]]:
         """Phase 1: each configuration's lr grid on its screening seeds (grid stored in `configs`)."""
-        from lenet_ablate import tuning
+        from lenet_ablate.study import tuning
 
         tune, batch = self.config.tune, []
         for c in configs:
@@ -160,7 +161,7 @@ class StudySweeper(BasicSweeper):
                 launched: set[str]) -> tuple[list[dict[str, Any]], list[list[str]]]:
         """Phase 2: per configuration the lr of the best mean validation accuracy (its record for
         tuning.json), and the final runs: every job at its default and at the chosen lr."""
-        from lenet_ablate import tuning
+        from lenet_ablate.study import tuning
 
         tune, records, batch = self.config.tune, [], []
         for c in configs:
@@ -185,22 +186,20 @@ class StudySweeper(BasicSweeper):
 
     def _compose(self, overrides: Sequence[str]) -> tuple[DictConfig, dict[str, Any]]:
         """The validated config of one job, and its identities and folder name."""
-        from lenet_ablate.cli import fail
-        from lenet_ablate.config import ConfigError, validate
-        from lenet_ablate.identity import config_id, job_id
+        from lenet_ablate.config import validate
+        from lenet_ablate.study.identity import config_id, job_id
 
         loaded = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
         try:
             cfg = validate(loaded)
         except ConfigError as exc:
-            fail(f"{exc} (job {' '.join(overrides)})")
+            raise SweepError(f"{exc} (job {' '.join(overrides)})") from None
         return cfg, {"job_id": job_id(cfg), "config_id": config_id(cfg), "subdir": str(loaded.hydra.sweep.subdir)}
 
     def _variant(self, job: dict[str, Any], lr: float | None, epochs: int | None) -> dict[str, Any]:
         """`job` at another lr and/or number of epochs (None: as the job), in its own folder."""
-        from lenet_ablate import tuning
-        from lenet_ablate.cli import fail
-        from lenet_ablate.guard import conflict, refuse_message
+        from lenet_ablate.study import tuning
+        from lenet_ablate.study.guard import conflict, refuse_message
 
         if lr is None and epochs is None:
             return job
@@ -213,13 +212,13 @@ class StudySweeper(BasicSweeper):
         cfg, info = self._compose(overrides)
         blocked = conflict(Path(self.config.hydra.sweep.dir) / info["subdir"], cfg)
         if blocked:
-            fail(refuse_message([blocked]))
+            raise SweepError(refuse_message([blocked]))
         return {**info, "overrides": overrides, "seed": job["seed"]}
 
     def _launch(self, batch: list[list[str]], first: int) -> Any:
         """Launch `batch`, then wait for its jobs that another process is training (two copies of
         one sweep side by side share the work through the job locks)."""
-        from lenet_ablate.guard import locked_elsewhere
+        from lenet_ablate.study.guard import locked_elsewhere
 
         if not batch:
             return []

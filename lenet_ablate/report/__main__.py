@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from lenet_ablate.errors import ReportError
 from lenet_ablate.report import decide, stats
 from lenet_ablate.report.build import report_runs
 from lenet_ablate.report.comparisons import Analysis
@@ -19,16 +20,12 @@ from lenet_ablate.report.collect import find_sweeps, load_jobs
 from lenet_ablate.report.tuned import load_tuning
 
 
-class ReportError(RuntimeError):
-    """Nothing to report, or the report cannot be written; the message says which."""
-
-
 def baseline() -> tuple[dict[str, str], dict]:
     """The study baseline's factor levels and resolved config, from conf/config.yaml's defaults."""
     from hydra import compose, initialize_config_dir
 
     from lenet_ablate import config_dir
-    from lenet_ablate.identity import factors, plain
+    from lenet_ablate.study.identity import factors, plain
 
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         cfg = compose("config")

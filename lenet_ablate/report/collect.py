@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from lenet_ablate.identity import config_id
-from lenet_ablate.records import SUMMARY, read_json
+from lenet_ablate.study.identity import config_id
+from lenet_ablate.study.records import SUMMARY, read_json
 
 SPLITS = ["train", "val", "test"]
 
@@ -31,7 +31,7 @@ def _swept_axes(sweep: Path) -> list[list[str]]:
     """For each key the sweep varied (command-line sweeps and sweeper params): its "key=value" strings."""
     from omegaconf import OmegaConf
 
-    from lenet_ablate.sweeps import sweep_axes
+    from lenet_ablate.study.sweeps import sweep_axes
 
     try:
         return sweep_axes(OmegaConf.load(sweep / "multirun.yaml"))[1]

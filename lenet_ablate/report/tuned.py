@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from lenet_ablate.records import read_json
-from lenet_ablate.tuning import TUNING, run_subdir
+from lenet_ablate.study.records import read_json
+from lenet_ablate.study.tuning import TUNING, run_subdir
 
 
 def load_tuning(sweep: Path) -> list[dict[str, Any]]:

@@ -1,0 +1,38 @@
+"""The errors library code raises. Only the command line (lenet_ablate.cli, the report's and the
+tools' __main__) turns them into a message and an exit status. Imports nothing."""
+
+
+class LenetAblateError(Exception):
+    """A user-facing error: the message says what, where and what is allowed."""
+
+    exit_code = 2
+
+
+class ConfigError(LenetAblateError, ValueError):
+    """A config value that is not allowed; the message names key, value and what is allowed."""
+
+
+class DataError(LenetAblateError, RuntimeError):
+    """A data set that is missing, incomplete or corrupt; the message says how to get a good copy."""
+
+
+class ResultExists(LenetAblateError):
+    """A completed result of another configuration is in a job's folder (force=true replaces it)."""
+
+
+class SweepError(LenetAblateError):
+    """A sweep that cannot start: one of its jobs is invalid or would replace another's result."""
+
+
+class ReportError(LenetAblateError):
+    """Nothing to report, or the report cannot be written; the message says which."""
+
+    exit_code = 1
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM stopped a job; its summary says 'interrupted'."""
+
+
+class DivergedError(RuntimeError):
+    """The training loss became non-finite."""

@@ -1,0 +1,96 @@
+"""What makes two trainings the same: a configuration's factor levels and its two identities.
+
+- `config_id`: one configuration, all its seeds (the unit the report compares);
+- `job_id`: one training (the configuration and its seed; skip-completed compares it).
+
+Both hash a canonical form of the validated, typed config (so 0 and 0.0 agree): bookkeeping keys
+that do not change what is computed are left out, and an option is named by its `name`, not by the
+module path of its `_target_`, so moving or renaming a module changes no identity. Stored ids are
+never trusted across schemes: a summary's identity is recomputed from the config it stores
+(`stored_job_id`), which also migrates summaries of scheme 1 (ids over `_target_` paths). No torch
+here: the report imports this to read summaries.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from typing import Any, Mapping
+
+from omegaconf import DictConfig, OmegaConf
+
+# Keys that do not change what a job computes. `run_key` is the folder-name key of summaries
+# written before 0.2 (left out so their identities agree with today's).
+# `tune` says how the sweep chose a job's lr; the job itself is its config (optimizer.lr included).
+BOOKKEEPING = ("hydra", "force", "seeds", "seeds_pilot", "seeds_max", "min_effect", "seed_count", "study_dir", "variant", "run_key", "trainer.reuse_memory", "tune")
+
+
+def plain(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """A resolved plain-dict copy of a config (DictConfig or an already plain summary config)."""
+    if isinstance(cfg, DictConfig):
+        return OmegaConf.to_container(cfg, resolve=True)
+    return copy.deepcopy(dict(cfg))
+
+
+def drop_keys(config: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """`config` without the dotted `keys` (missing ones ignored); modifies and returns it."""
+    for key in keys:
+        *parents, last = key.split(".")
+        node = config
+        for part in parents:
+            node = node.get(part) or {}
+        if isinstance(node, dict):
+            node.pop(last, None)
+    return config
+
+
+def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"optimizer.lr": 0.05, ...}: a nested config as dotted keys."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        out.update(flatten(value, f"{prefix}{key}.") if isinstance(value, Mapping) else {f"{prefix}{key}": value})
+    return out
+
+
+# Recorded in every summary as `identity_scheme`; 1 hashed `_target_` paths (before 0.3).
+SCHEME = 2
+
+
+def canonical(config: Any) -> Any:
+    """`config` with each named option's `_target_` left out: the option is its `name`."""
+    if isinstance(config, Mapping):
+        named = "name" in config
+        return {k: canonical(v) for k, v in config.items() if not (named and k == "_target_")}
+    if isinstance(config, list):
+        return [canonical(v) for v in config]
+    return config
+
+
+def config_hash(cfg: DictConfig | Mapping[str, Any], ignore: tuple[str, ...] = ()) -> str:
+    """16 hex digits identifying `cfg` minus bookkeeping keys (and `ignore`), in canonical form."""
+    config = canonical(drop_keys(plain(cfg), (*BOOKKEEPING, *ignore)))
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def job_id(cfg: DictConfig | Mapping[str, Any]) -> str:
+    """Identity of one training: equal job ids train the same thing."""
+    return config_hash(cfg)
+
+
+def config_id(cfg: DictConfig | Mapping[str, Any]) -> str:
+    """Identity of a configuration: the job id without the seed (shared by all seeds)."""
+    return config_hash(cfg, ignore=("seed",))
+
+
+def factors(cfg: DictConfig | Mapping[str, Any]) -> dict[str, str]:
+    """The level of each study factor (`study.factors`): the `name` of the group's chosen option."""
+    config = plain(cfg)
+    return {f: str(config[f]["name"]) for f in config["study"]["factors"]}
+
+
+def stored_job_id(summary: Mapping[str, Any]) -> str | None:
+    """The job id of a stored summary under the current scheme, from the config it stores (the
+    stored `job_id` only where a summary holds no config)."""
+    config = summary.get("config")
+    return job_id(config) if config else summary.get("job_id")

@@ -1,0 +1,122 @@
+"""Multirun sweeps: the jobs a sweep asks for, checking them all before the first trains, progress
+lines while it runs, and counting their outcomes."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from lenet_ablate.errors import ConfigError, SweepError
+from lenet_ablate.study.records import SUMMARY, read_json, write_json
+
+
+def sweep_axes(config: DictConfig) -> tuple[list[str], list[list[str]]]:
+    """Split a multirun (its config with the `hydra` node, as in multirun.yaml) into its fixed
+    overrides and, per swept key (command line and sweeper params), its "key=value" strings."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    params = config.hydra.sweeper.params
+    params = OmegaConf.to_container(params, resolve=True) if params is not None else {}
+    lines = list(config.hydra.overrides.task) + [f"{k}={v}" for k, v in params.items()]
+    fixed, axes = [], []
+    for override in OverridesParser.create().parse_overrides(lines):
+        key = override.get_key_element()
+        if override.is_sweep_override():
+            axes.append([f"{key}={v}" for v in override.sweep_string_iterator()])
+        else:
+            fixed.append(override.input_line)
+    return fixed, axes
+
+
+def validate_sweep(config: DictConfig) -> int:
+    """Compose and validate every job of a multirun before the first one trains, and refuse to
+    start if any job folder holds a completed result of another configuration. Returns the number
+    of jobs; raises SweepError."""
+    from hydra import compose
+
+    from lenet_ablate.config import validate
+    from lenet_ablate.study.guard import conflict, refuse_message
+
+    fixed, axes = sweep_axes(config)
+    combos, conflicts = list(itertools.product(*axes)), []
+    for combo in combos:
+        try:
+            job = compose(config_name=config.hydra.job.config_name, overrides=[*fixed, *combo],
+                          return_hydra_config=True)
+            typed = validate(job)
+        except ConfigError as exc:
+            raise SweepError(f"{exc} (job {' '.join(combo)})") from None
+        blocked = conflict(Path(config.hydra.sweep.dir) / job.hydra.sweep.subdir, typed)
+        if blocked:
+            conflicts.append(blocked)
+    if conflicts:
+        raise SweepError(refuse_message(conflicts))
+    return len(combos)
+
+
+class Progress:
+    """`[job k/N] <folder> <event> | elapsed, ETA` lines. The sweep's size, start and parallelism
+    live in <sweep dir>/.progress.json (written atomically by the sweep's process, read by every
+    job), so jobs in other processes (joblib, Slurm) always print the current total; the ETA is the
+    mean time of the jobs this process trained so far times the jobs left, over the parallel jobs."""
+
+    FILE = ".progress.json"
+
+    def __init__(self) -> None:
+        self.trained: list[float] = []
+
+    def start(self, sweep_dir: Path, total: int, parallel: int = 1) -> None:
+        write_json(Path(sweep_dir) / self.FILE, {"total": total, "started": time.time(), "parallel": parallel})
+        self.trained.clear()
+
+    def resize(self, sweep_dir: Path, total: int) -> None:
+        """A new job count for the running sweep (tune=lr and seeds=auto know it phase by phase)."""
+        state = read_json(Path(sweep_dir) / self.FILE) or {"started": time.time(), "parallel": 1}
+        write_json(Path(sweep_dir) / self.FILE, {**state, "total": total})
+
+    def line(self, sweep_dir: Path, k: int, folder: Path, event: str, duration: float | None = None) -> str:
+        state = read_json(Path(sweep_dir) / self.FILE) or {"total": 0, "started": time.time(), "parallel": 1}
+        total, started, parallel = int(state["total"]), float(state["started"]), max(1, int(state["parallel"]))
+        if duration is not None:
+            self.trained.append(float(duration))
+        left = max(0, total - k) + (event == "started")
+        eta = (_clock(sum(self.trained) / len(self.trained) * left / parallel) if self.trained
+               else "after the first job")
+        took = f" in {_clock(duration)}" if duration is not None else ""
+        return (f"[job {k}/{total}] {folder} {event}{took} | elapsed {_clock(time.time() - started)}, "
+                f"ETA {eta if left else 'done'}")
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m{secs:02d}s"
+
+
+progress = Progress()
+
+
+def count_jobs(sweep_dir: Path, since: float = 0.0) -> dict[str, int]:
+    """Count the jobs of a sweep folder visited since `since` (epoch seconds) by outcome."""
+    from lenet_ablate.study.guard import locked_elsewhere
+
+    counts = {"completed": 0, "diverged": 0, "failed": 0, "skipped": 0, "interrupted": 0, "running elsewhere": 0}
+    # File times, not the summaries' second-resolution timestamps: a rerun that starts within the
+    # second the last one ended (in-process, or a fast machine) still tells skipped from trained.
+    for hydra_dir in sweep_dir.glob("**/.hydra"):
+        job = hydra_dir.parent
+        if (hydra_dir / "config.yaml").stat().st_mtime < since:
+            continue  # an older job of the same folder, not part of this sweep
+        s = read_json(job / SUMMARY)
+        if locked_elsewhere(job):
+            status = "running elsewhere"
+        elif s is None:
+            status = "failed"
+        elif s["status"] == "completed" and (job / SUMMARY).stat().st_mtime < since:
+            status = "skipped"  # completed before this sweep started: its summary was not rewritten
+        else:
+            status = s["status"]
+        counts[status if status in counts else "failed"] += 1
+    return counts

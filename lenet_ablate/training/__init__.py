@@ -1,0 +1,1 @@
+"""One training: the LightningModule, optimizers and schedules, random streams, a job end to end."""

@@ -1,0 +1,233 @@
+"""One job: train, test and summarise one configuration in its output folder."""
+
+from __future__ import annotations
+
+from lenet_ablate.errors import Interrupted, ResultExists
+
+import ctypes
+import logging
+import shutil
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from filelock import Timeout
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from omegaconf import DictConfig, OmegaConf
+
+import lenet_ablate
+from lenet_ablate.data.datamodule import TensorDataModule
+from lenet_ablate.data.files import DATASETS, DataError
+from lenet_ablate.study.guard import conflict, job_lock, refuse_message
+from lenet_ablate.study.identity import SCHEME, config_id, factors, job_id, plain, stored_job_id
+from lenet_ablate.model.network import build_model, parameter_table
+from lenet_ablate.training.module import DivergedError, LeNetModule, evaluate
+from lenet_ablate.study.records import SUMMARY, git_info, read_json, write_json
+from lenet_ablate.training.seeding import stream_seeds
+from lenet_ablate.model.templates import min_hamming_distance
+
+log = logging.getLogger("lenet_ablate")
+
+
+CTRL_C = "stopped by the user (Ctrl-C)"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class EpochTimer(Callback):
+    """Wall time of each training epoch, validation included (for summaries and the benchmark)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self._start = 0.0
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.times.append(round(time.perf_counter() - self._start, 3))
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written to a temporary name and renamed, so a kill never leaves half a file."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: str, storage_options: Any = None) -> None:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        torch.save(checkpoint, tmp)
+        tmp.replace(target)
+
+
+def run_job(cfg: DictConfig, job_dir: Path, quiet: bool = False, threads: int | None = None,
+            devices: Any = None) -> dict[str, Any]:
+    """Train `cfg` in `job_dir` unless a completed summary of the same config is there.
+
+    Holds the job's lock while it works: if another live process holds it, returns at once with
+    status "running elsewhere". Writes job_dir/summary.json (status running -> completed | diverged
+    | failed | interrupted) and returns it. A previous unfinished attempt's TensorBoard run and
+    checkpoints are deleted first, so every job folder ends with exactly one run. Raises
+    ResultExists rather than replace a completed result of another configuration (unless
+    force=true), and Interrupted on Ctrl-C, after recording it.
+    """
+    job_dir = Path(job_dir)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    lock = job_lock(job_dir)
+    try:
+        lock.acquire()
+    except Timeout:
+        return {"status": "running elsewhere", "action": "skipped", "job_dir": str(job_dir)}
+    try:
+        return _run_locked(cfg, job_dir, quiet, threads, devices)
+    finally:
+        lock.release()
+
+
+def _run_locked(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, devices: Any) -> dict[str, Any]:
+    path = job_dir / SUMMARY
+    key = job_id(cfg)
+    old = read_json(path)
+    blocked = conflict(job_dir, cfg, old)
+    if blocked:
+        raise ResultExists(refuse_message([blocked]))
+    if old and old.get("status") == "completed" and stored_job_id(old) == key and not cfg.force:
+        return {**old, "action": "skipped"}  # the result stays untouched on disk
+    for stale in ("tb", "checkpoints"):
+        shutil.rmtree(job_dir / stale, ignore_errors=True)
+    summary: dict[str, Any] = {
+        "status": "running", "action": "trained", "job_id": key, "identity_scheme": SCHEME,
+        "config_id": config_id(cfg), "factors": factors(cfg),
+        "seed": cfg.seed, "started_at": _now(),
+        "version": lenet_ablate.__version__, "git": git_info(), "config": plain(cfg),
+        # With interpolations kept: the report attributes `${factor.key}` settings to their factor.
+        "config_unresolved": OmegaConf.to_container(cfg, resolve=False),
+        "tensorboard": str(job_dir / "tb"), "job_dir": str(job_dir),
+    }
+    write_json(path, summary)
+    start = time.perf_counter()
+    try:
+        summary.update(_train(cfg, job_dir, quiet, threads, devices))
+        summary["status"] = "completed"
+    except DivergedError as exc:
+        summary.update(status="diverged", error=str(exc))
+    except DataError as exc:  # the user's to fix, the same for every job: stop (the CLI prints it)
+        summary.update(status="failed", error=str(exc))
+        raise
+    except (Interrupted, KeyboardInterrupt) as exc:
+        why = str(exc) if isinstance(exc, Interrupted) else CTRL_C
+        summary.update(status="interrupted", error=why)
+        raise Interrupted(why) from None
+    except Exception as exc:  # one broken job must not stop a sweep: record it and go on
+        summary.update(status="failed", error=f"{type(exc).__name__}: {exc}",
+                       traceback=traceback.format_exc(limit=8))
+    finally:
+        summary.update(wall_time_s=round(time.perf_counter() - start, 2), finished_at=_now())
+        write_json(path, summary)
+    return summary
+
+
+def reuse_freed_memory() -> bool:
+    """Ask glibc's malloc to keep freed memory for reuse instead of returning it to the OS.
+
+    PyTorch's CPU tensors are plain malloc blocks. By default glibc unmaps (or trims) large blocks
+    on free, so training steps fault their activation memory back in page by page: measured here
+    at batch 128, 43 faults per step in the Lightning loop (4.7-4.8 -> 3.5-4.2 s per epoch with
+    this) and 2,000 in a bare loop. Returns False where there is no glibc (macOS, Windows, musl),
+    which changes nothing else.
+    """
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    mmap_ok = mallopt(m_mmap_threshold, 1 << 30) or mallopt(m_mmap_threshold, 32 << 20)
+    return bool(mmap_ok and mallopt(m_trim_threshold, 2**31 - 1))
+
+
+def _stage(trainer: L.Trainer, stage: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run trainer.fit / trainer.test. Lightning turns Ctrl-C into a graceful shutdown (logs
+    flushed) followed by sys.exit(1), and SIGTERM into a SIGTERMException at the next batch; both
+    become Interrupted, in any stage."""
+    try:
+        return stage(*args, **kwargs)
+    except SIGTERMException:
+        raise Interrupted("stopped by SIGTERM (scancel, preemption or a time limit)") from None
+    except SystemExit:
+        if trainer.interrupted:
+            raise Interrupted(CTRL_C) from None
+        raise
+
+
+def initial_model(cfg: DictConfig) -> torch.nn.Module:
+    """The network `cfg` starts from, drawn from the seed's init stream only (so augmentation,
+    dropout or batch order settings do not change the initial weights)."""
+    torch.manual_seed(stream_seeds(cfg.seed)["init"])
+    return build_model(cfg)
+
+
+def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, devices: Any) -> dict[str, Any]:
+    streams = stream_seeds(cfg.seed)
+    if cfg.trainer.reuse_memory:
+        reuse_freed_memory()
+    if cfg.trainer.threads or threads:  # the config's count wins: results depend on it (part of job_id)
+        torch.set_num_threads(int(cfg.trainer.threads or threads))
+    data = TensorDataModule(cfg.data, cfg.augmentation, order_seed=streams["batch_order"],
+                            augment_seed=streams["augmentation"], channels_last=cfg.trainer.channels_last)
+    model = initial_model(cfg)
+    params = parameter_table(model)
+    label = job_dir.name
+    module = LeNetModule(model, plain(cfg.optimizer), cfg.trainer.max_epochs, DATASETS[cfg.data.name].num_classes,
+                         channels_last=cfg.trainer.channels_last, dropout_seed=streams["dropout"],
+                         epoch_log=(lambda line: log.info("%s %s", label, line)) if quiet else None)
+    logger = TensorBoardLogger(save_dir=str(job_dir), name="tb", version="", default_hp_metric=False)
+    checkpoint = ModelCheckpoint(dirpath=job_dir / "checkpoints", filename="best", monitor="val/acc",
+                                 mode="max", save_top_k=1)
+    if cfg.trainer.compile:
+        module.model = torch.compile(module.model)
+    timer = EpochTimer()
+    trainer = L.Trainer(
+        accelerator=cfg.trainer.accelerator, devices=devices or cfg.trainer.devices,
+        precision=cfg.trainer.precision,
+        max_epochs=cfg.trainer.max_epochs, deterministic=cfg.trainer.deterministic, logger=logger,
+        callbacks=[checkpoint, timer], plugins=[AtomicCheckpointIO()],
+        enable_progress_bar=not quiet, enable_model_summary=False, num_sanity_val_steps=0,
+        log_every_n_steps=1, default_root_dir=str(job_dir),
+    )
+    log.info("%s: %d trainable parameters (%s)", label, params["total"],
+             ", ".join(f"{k} {v}" for k, v in params.items() if k != "total"))
+    if cfg.head.name == "rbf":
+        log.info("RBF codebook %s: minimum pairwise Hamming distance %d", model.head.templates_name,
+                 min_hamming_distance(model.head.templates))
+    _stage(trainer, trainer.fit, module, datamodule=data)
+    epochs = trainer.current_epoch
+    best_epoch = int(torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=False)["epoch"]) + 1
+    _stage(trainer, trainer.test, module, datamodule=data, ckpt_path=checkpoint.best_model_path, verbose=False)
+    test_acc = float(trainer.callback_metrics["test/acc"])
+    test_loss = float(trainer.callback_metrics["test/loss"])
+    train_acc, train_loss = evaluate(module.model, data.eval_batches("train"))
+    val_acc, val_loss = evaluate(module.model, data.eval_batches("val"))
+    confusion = module.confusion or []
+    per_class = [row[i] / max(1, sum(row)) for i, row in enumerate(confusion)]
+    metrics = {"train_acc": train_acc, "train_loss": train_loss, "val_acc": val_acc, "val_loss": val_loss,
+               "test_acc": test_acc, "test_loss": test_loss}
+    hparams = {**factors(cfg), "data": cfg.data.name, "lr": cfg.optimizer.lr, "momentum": cfg.optimizer.momentum,
+               "weight_decay": cfg.optimizer.weight_decay, "schedule": cfg.optimizer.schedule,
+               "dropout_p": cfg.dropout.p, "batch_size": cfg.data.batch_size, "max_epochs": cfg.trainer.max_epochs,
+               "seed": cfg.seed, "c3": cfg.model.c3, "input": cfg.data.input}
+    logger.log_hyperparams(hparams, {f"hparams/{k}": v for k, v in metrics.items()})
+    logger.finalize("success")
+    # Thread count changes floating-point reduction order, so it is part of what reproduces a run.
+    return {"metrics": metrics, "epochs": epochs, "best_epoch": best_epoch, "epoch_times_s": timer.times,
+            "threads": torch.get_num_threads(),
+            "parameters": params,
+            "per_class_test_acc": per_class, "confusion_matrix": confusion,
+            "checkpoint": checkpoint.best_model_path}

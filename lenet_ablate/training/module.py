@@ -1,0 +1,124 @@
+"""The LightningModule: loss, optimizer and schedule from the config, metrics via torchmetrics."""
+
+from __future__ import annotations
+
+from lenet_ablate.errors import DivergedError  # noqa: F401 (raised here, caught by train)
+
+import math
+from typing import Any, Callable, Iterable
+
+import lightning as L
+import torch
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
+
+from lenet_ablate.model.network import LeNet5
+from lenet_ablate.training.optim import SCHEDULES
+from lenet_ablate.options import option_callable
+
+
+class LeNetModule(L.LightningModule):
+    """Trains a LeNet5 and logs train/val/test loss and accuracy per epoch."""
+
+    def __init__(self, model: LeNet5, optimizer: dict[str, Any], max_epochs: int, num_classes: int,
+                 channels_last: bool = False, epoch_log: Callable[[str], None] | None = None,
+                 dropout_seed: int | None = None) -> None:
+        super().__init__()
+        self.dropout_seed = dropout_seed
+        self.epoch_log = epoch_log
+        self.model = model.to(memory_format=torch.channels_last) if channels_last else model
+        self.optimizer_cfg = dict(optimizer)
+        self.max_epochs = max_epochs
+        # Training loss / correct / seen summed on the device: no host sync and no metric
+        # machinery per step (this loop runs ~430 times an epoch).
+        self.register_buffer("train_sums", torch.zeros(3), persistent=False)
+        self.val_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.test_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.test_confusion = MulticlassConfusionMatrix(num_classes)
+        self.confusion: list[list[int]] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        scores = self.model(x)
+        loss = self.model.loss(scores, y)
+        with torch.no_grad():
+            self.train_sums[0] += loss * len(y)
+            self.train_sums[1] += (scores.argmax(1) == y).sum()
+            self.train_sums[2] += len(y)
+        return loss
+
+    def on_train_start(self) -> None:
+        # Dropout is the only consumer of the global generator during training: seed it here, after
+        # the weights were drawn, so dropout masks come from their own stream.
+        if self.dropout_seed is not None:
+            torch.manual_seed(self.dropout_seed)
+
+    def on_train_epoch_start(self) -> None:
+        self.train_sums.zero_()
+
+    def on_train_epoch_end(self) -> None:
+        loss_sum, correct, seen = self.train_sums.tolist()
+        self.log("train/loss", loss_sum / seen)
+        self.log("train/acc", correct / seen)
+        self.log("step", float(self.current_epoch))  # TensorBoard x-axis = epoch
+        if not math.isfinite(loss_sum):
+            raise DivergedError(f"non-finite training loss ({loss_sum}) in epoch {self.current_epoch}")
+        if self.epoch_log is not None:
+            m = {k: float(v) for k, v in self.trainer.callback_metrics.items()}
+            self.epoch_log(f"epoch {self.current_epoch + 1}/{self.max_epochs}  train loss {loss_sum / seen:.4f} "
+                           f"acc {correct / seen:.4f}  val loss {m.get('val/loss', math.nan):.4f} "
+                           f"acc {m.get('val/acc', math.nan):.4f}")
+
+    def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], split: str,
+                   acc: MulticlassAccuracy) -> torch.Tensor:
+        x, y = batch
+        scores = self.model(x)
+        loss = self.model.loss(scores, y)
+        acc.update(scores, y)
+        self.log(f"{split}/loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
+        return scores
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, "val", self.val_acc)
+
+    def on_validation_epoch_end(self) -> None:
+        self.log("val/acc", self.val_acc.compute())
+        self.val_acc.reset()
+        self.log("step", float(self.current_epoch))
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        scores = self._eval_step(batch, "test", self.test_acc)
+        self.test_confusion.update(scores, batch[1])
+
+    def on_test_epoch_end(self) -> None:
+        self.log("test/acc", self.test_acc.compute())
+        self.test_acc.reset()
+        self.log("step", float(self.max_epochs))
+        self.confusion = self.test_confusion.compute().tolist()
+        self.test_confusion.reset()
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        cfg = self.optimizer_cfg
+        opt = option_callable(cfg)(self.parameters())
+        factor = SCHEDULES[cfg["schedule"]]
+        steps_per_epoch = max(1, int(self.trainer.estimated_stepping_batches) // self.max_epochs)
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda step: factor(step, steps_per_epoch, self.max_epochs))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+@torch.inference_mode()
+def evaluate(model: LeNet5, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> tuple[float, float]:
+    """Accuracy and mean loss of `model` (in eval mode) over un-augmented batches."""
+    was_training = model.training
+    model.eval()
+    correct, loss_sum, n = 0, 0.0, 0
+    for x, y in batches:
+        scores = model(x)
+        correct += int((scores.argmax(1) == y).sum())
+        loss_sum += float(model.loss(scores, y)) * len(y)
+        n += len(y)
+    model.train(was_training)
+    return correct / n, loss_sum / n
