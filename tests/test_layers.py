@@ -60,7 +60,8 @@ def test_only_the_command_line_exits_the_process():
     allowed = {"lenet_ablate.cli"}
     mods = modules()
     for name, path in mods.items():
-        assert name in allowed or "lenet_ablate.cli" not in imports(path, set(mods)), f"{name} imports the CLI"
+        assert name in allowed or name.endswith("__main__") or "lenet_ablate.cli" not in imports(path, set(mods)), \
+            f"{name} imports the CLI"
         tree = ast.parse(path.read_text())
         guarded = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)
                    for n in ast.walk(node)}
