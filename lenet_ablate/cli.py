@@ -163,8 +163,11 @@ class SweepSummary(Callback):
             quiet_sacct()
         launcher = config.hydra.launcher
         parallel = int(launcher.get("n_jobs", 1) or 1) if "Joblib" in str(launcher.get("_target_", "")) else 1
-        progress.start(Path(config.hydra.sweep.dir), validate_sweep(config),
-                       parallel if parallel > 0 else (os.cpu_count() or 1))
+        try:  # Hydra logs and ignores a callback's exceptions: the sweep must stop here
+            total = validate_sweep(config)
+        except LenetAblateError as exc:
+            fail(str(exc), exc.exit_code)
+        progress.start(Path(config.hydra.sweep.dir), total, parallel if parallel > 0 else (os.cpu_count() or 1))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         counts = count_jobs(Path(config.hydra.sweep.dir), since=self.started)

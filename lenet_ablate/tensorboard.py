@@ -25,10 +25,11 @@ import pandas as pd
 from lenet_ablate.report import stats
 from lenet_ablate.report.collect import find_sweeps, load_curves, load_jobs
 from lenet_ablate.report.experiments import completed, configurations, experiments, factor_names
+from lenet_ablate.study.identity import hparams as run_hparams
 
 FOLDER = "_configurations"
 EVENTS = "events.out.tfevents.0.configurations"  # fixed: a rerun replaces, never adds
-METRICS = ("train/acc", "val/acc", "train/loss", "val/loss")
+METRICS = ("val/acc", "train/acc", "val/loss", "train/loss")
 
 
 def folder_name(label: str) -> str:
@@ -107,9 +108,9 @@ def write_configurations(sweep: Path, baseline: dict[str, str], default: dict[st
         bands = epoch_bands(list(jobs.job_dir))
         if bands.empty:
             continue
-        hparams = {f: str(conf[f]) for f in factors if f in conf and conf[f] == conf[f]}
-        hparams.update(configuration=conf.configuration, lr=float(jobs.lr.iloc[0]))
+        hparams = {**run_hparams(conf._config, seed=False), "configuration": conf.configuration}
         metrics = {"hparams/test_acc": float(conf.test_acc), "hparams/val_acc": float(conf.val_acc),
+                   "hparams/train_acc": float(conf.train_acc),
                    "hparams/n": float(len(jobs))}
         folder = sweep / FOLDER / folder_name(conf.configuration)
         _write_run(folder, bands, membership[conf.config_id], hparams, metrics, None if layout_done else _layout(exps))

@@ -94,3 +94,16 @@ def stored_job_id(summary: Mapping[str, Any]) -> str | None:
     stored `job_id` only where a summary holds no config)."""
     config = summary.get("config")
     return job_id(config) if config else summary.get("job_id")
+
+
+def hparams(cfg: DictConfig | Mapping[str, Any], seed: bool = True) -> dict[str, Any]:
+    """What TensorBoard's HParams shows for a run (seed=False: for a configuration of all seeds)."""
+    c = plain(cfg)
+    out = {**factors(c), "data": c["data"]["name"], "lr": c["optimizer"]["lr"], "momentum": c["optimizer"]["momentum"],
+           "weight_decay": c["optimizer"]["weight_decay"], "schedule": c["optimizer"]["schedule"],
+           "dropout_p": c["dropout"]["p"], "batch_size": c["data"]["batch_size"],
+           "max_epochs": c["trainer"]["max_epochs"], "seed": c.get("seed"), "c3": c["model"]["c3"],
+           "input": c["data"]["input"]}
+    if not seed:
+        out.pop("seed")
+    return out

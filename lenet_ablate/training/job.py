@@ -26,7 +26,7 @@ import lenet_ablate
 from lenet_ablate.data.datamodule import TensorDataModule
 from lenet_ablate.data.files import DATASETS, DataError
 from lenet_ablate.study.guard import conflict, job_lock, refuse_message
-from lenet_ablate.study.identity import SCHEME, config_id, factors, job_id, plain, stored_job_id
+from lenet_ablate.study.identity import SCHEME, config_id, factors, hparams, job_id, plain, stored_job_id
 from lenet_ablate.model.network import build_model, parameter_table
 from lenet_ablate.training.module import DivergedError, LeNetModule, evaluate
 from lenet_ablate.study.records import SUMMARY, git_info, read_json, write_json
@@ -219,11 +219,7 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
     per_class = [row[i] / max(1, sum(row)) for i, row in enumerate(confusion)]
     metrics = {"train_acc": train_acc, "train_loss": train_loss, "val_acc": val_acc, "val_loss": val_loss,
                "test_acc": test_acc, "test_loss": test_loss}
-    hparams = {**factors(cfg), "data": cfg.data.name, "lr": cfg.optimizer.lr, "momentum": cfg.optimizer.momentum,
-               "weight_decay": cfg.optimizer.weight_decay, "schedule": cfg.optimizer.schedule,
-               "dropout_p": cfg.dropout.p, "batch_size": cfg.data.batch_size, "max_epochs": cfg.trainer.max_epochs,
-               "seed": cfg.seed, "c3": cfg.model.c3, "input": cfg.data.input}
-    logger.log_hyperparams(hparams, {f"hparams/{k}": v for k, v in metrics.items()})
+    logger.log_hyperparams(hparams(cfg), {f"hparams/{k}": v for k, v in metrics.items()})
     logger.finalize("success")
     # Thread count changes floating-point reduction order, so it is part of what reproduces a run.
     return {"metrics": metrics, "epochs": epochs, "best_epoch": best_epoch, "epoch_times_s": timer.times,
