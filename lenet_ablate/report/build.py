@@ -40,12 +40,7 @@ def _config_rows(configs: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], default: dict[str, Any],
-                 analysis: Analysis | None = None, records: list[dict[str, Any]] | None = None) -> Report:
-    """All tables, sentences and figures for one set of jobs (`runs` annotated by tuned.annotate;
-    `records`: the tuning choices of sweeps run with tune=lr)."""
-    analysis = analysis or Analysis()
-    rep = Report(title)
+def _header(rep: Report, runs: pd.DataFrame, baseline: dict[str, str], tuned_sweep: bool) -> None:
     counts = runs.status.value_counts().to_dict()
     rep.text(f"{len(runs)} jobs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES) +
              f". Baseline levels: {', '.join(f'{k}={v}' for k, v in baseline.items())}. ± is the standard "
@@ -55,29 +50,60 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], defau
         rep.text("Code: " + "; ".join(f"lenet_ablate {v}, commit {str(c)[:10]}{' (dirty tree)' if d else ''}: "
                                       f"{n} jobs" for (v, c, d), n in prov.size().items()))
     rep.text(RULES)
-    view = tuned.default_view(runs) if records else runs
-    if records:
+    if tuned_sweep:
         rep.text(TUNED_RULES)
-    configs = configurations(view, baseline, default)
-    done = completed(view)
+
+
+def _best_and_worst(rep: Report, configs: pd.DataFrame, done: pd.DataFrame, tuned_sweep: bool) -> None:
+    best, worst = rank(configs)
+    rep.heading("Best and worst model (by mean validation accuracy" + (", default lr)" if tuned_sweep else ")"))
+    rep.table(_config_rows(pd.DataFrame([best, worst])).assign(rank=["best", "worst"]))
+    for label, conf in (("best", best), ("worst", worst)):
+        jobs = done[done.config_id == conf.config_id]
+        if jobs.empty:
+            continue
+        rep.figure(f"curves_{label}.png", figures.curves_figure(jobs, f"{label}: {conf.configuration}"),
+                   f"Training vs validation accuracy and loss of the {label} model (thin: seeds; bold: mean)")
+        rep.figure(f"confusion_{label}.png", figures.confusion_figure(jobs, f"{label}: {conf.configuration}"),
+                   f"Confusion matrix (summed over seeds) and per-class test accuracy of the {label} model")
+    rep.heading("All configurations" + (" (default lr)" if tuned_sweep else ""))
+    rep.table(_config_rows(configs.sort_values("val_acc", ascending=False)))
+
+
+def _answer_first(rep: Report, csv: list[dict[str, Any]], analysis: Analysis) -> None:
+    """comparisons.csv, and "Which choices matter" at the top of the report."""
+    rep.csv["comparisons.csv"] = pd.DataFrame(csv, columns=CSV_COLUMNS)
+    rep.blocks[0:0] = [("h", (2, "Which choices matter")),
+                       ("p", f"Each level against the baseline on test accuracy ({analysis.method.capitalize()}"
+                             f"-adjusted over the report's family; details below and in comparisons.csv)."),
+                       ("table", answer_table(csv))]
+
+
+def _claims(rep: Report, views: dict[str, dict[str, Any]], pools: dict[str, pd.DataFrame], alpha: float) -> None:
+    for name, v in views.items():
+        v["best"], v["worst"] = rank(pools[name])
+    rep.heading("The published claims, checked")
+    rep.text(f"The published Fashion-MNIST study (one run per setting) against this study's means with "
+             f"95% intervals; comparisons use the adjusted p of the comparisons above "
+             f"(α={alpha:g}): 'holds' / 'contradicted' when significant, otherwise 'not resolved'.")
+    rep.table(claims_table(views))
+
+
+def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], default: dict[str, Any],
+                 analysis: Analysis | None = None, records: list[dict[str, Any]] | None = None) -> Report:
+    """All tables, sentences and figures for one set of jobs (`runs` annotated by tuned.annotate;
+    `records`: the tuning choices of sweeps run with tune=lr)."""
+    analysis, records = analysis or Analysis(), records or []
+    rep = Report(title)
+    _header(rep, runs, baseline, bool(records))
+    view = tuned.default_view(runs) if records else runs
+    configs, done = configurations(view, baseline, default), completed(view)
     if configs.empty or done.empty:
         rep.text("No job completed, so there is nothing to compare.")
         if records:
             _tuning_section(rep, records, {})
     else:
-        best, worst = rank(configs)
-        rep.heading("Best and worst model (by mean validation accuracy" + (", default lr)" if records else ")"))
-        rep.table(_config_rows(pd.DataFrame([best, worst])).assign(rank=["best", "worst"]))
-        for label, conf in (("best", best), ("worst", worst)):
-            jobs = done[done.config_id == conf.config_id]
-            if jobs.empty:
-                continue
-            rep.figure(f"curves_{label}.png", figures.curves_figure(jobs, f"{label}: {conf.configuration}"),
-                       f"Training vs validation accuracy and loss of the {label} model (thin: seeds; bold: mean)")
-            rep.figure(f"confusion_{label}.png", figures.confusion_figure(jobs, f"{label}: {conf.configuration}"),
-                       f"Confusion matrix (summed over seeds) and per-class test accuracy of the {label} model")
-        rep.heading("All configurations" + (" (default lr)" if records else ""))
-        rep.table(_config_rows(configs.sort_values("val_acc", ascending=False)))
+        _best_and_worst(rep, configs, done, bool(records))
         tuned_runs = tuned.tuned_view(runs, records) if records else None
         tuned_configs = None
         if records:
@@ -86,22 +112,11 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], defau
                 tuned_configs = configurations(tuned_runs, baseline, default)
                 rep.heading("All configurations at their tuned lr")
                 rep.table(_config_rows(tuned_configs.sort_values("val_acc", ascending=False)))
-        views, csv = one_factor_section(rep, configs, view, analysis, tuned_configs, tuned_runs, records or [])
+        views, csv = one_factor_section(rep, configs, view, analysis, tuned_configs, tuned_runs, records)
         if csv:
-            rep.csv["comparisons.csv"] = pd.DataFrame(csv, columns=CSV_COLUMNS)
-            rep.blocks[0:0] = [("h", (2, "Which choices matter")),
-                               ("p", f"Each level against the baseline on test accuracy ({analysis.method.capitalize()}"
-                                     f"-adjusted over the report's family; details below and in comparisons.csv)."),
-                               ("table", answer_table(csv))]
+            _answer_first(rep, csv, analysis)
         if views and any(c == "fashion_mnist" for c in configs._config.map(lambda c: c.get("data", {}).get("name"))):
-            for name, v in views.items():
-                pool = configs if name == "default lr" else tuned_configs
-                v["best"], v["worst"] = rank(pool)
-            rep.heading("The published claims, checked")
-            rep.text(f"The published Fashion-MNIST study (one run per setting) against this study's means with "
-                     f"95% intervals; comparisons use the adjusted p of the comparisons above "
-                     f"(α={analysis.alpha:g}): 'holds' / 'contradicted' when significant, otherwise 'not resolved'.")
-            rep.table(claims_table(views))
+            _claims(rep, views, {"default lr": configs, "tuned lr": tuned_configs}, analysis.alpha)
         anova = stats.anova_table(done, factor_names(view))
         if anova is not None:
             rep.heading("Factorial: main effects and two-factor interactions (type-II ANOVA on test accuracy)")
