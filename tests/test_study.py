@@ -116,3 +116,32 @@ def test_parallel_and_cluster_launchers_compose(launcher):
         cfg = compose("config", overrides=[f"hydra/launcher={launcher}", "experiment=activation"],
                       return_hydra_config=True)
     assert launcher.split("_")[0] in cfg.hydra.launcher._target_.lower()
+
+
+def test_seeds_auto_adds_the_seeds_the_pilot_spread_asks_for_and_a_rerun_trains_nothing(tmp_path, tiny_data):
+    from lenet_ablate.report import decide
+
+    common = ["experiment=pooling", "seeds=auto", "seeds_max=5", "trainer.max_epochs=1", f"study_dir={tmp_path}",
+              *data_overrides(*tiny_data)]
+    proc = run_cli(common, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    sweep = tmp_path / "pooling"
+    pilot = {lvl: [json.loads((sweep / f"{lvl}-seed{s}" / "summary.json").read_text())["metrics"]["test_acc"]
+                   for s in range(3)] for lvl in ("max", "avg")}
+    diffs = [a - b for a, b in zip(pilot["avg"], pilot["max"])]
+    mean = sum(diffs) / 3
+    spread = (sum((d - mean) ** 2 for d in diffs) / 2) ** 0.5  # by hand: the pilot's paired sd
+    planned = decide.targets([spread], [3], 0.01, 5, decide.AUTO_ALPHA)[0]
+    plan = json.loads((sweep / "seeds.json").read_text())
+    assert plan["comparisons"][0]["seeds_planned"] == planned and plan["alpha"] == decide.AUTO_ALPHA
+    assert plan["comparisons"][0]["pilot_spread"] == pytest.approx(spread)
+    assert sorted(statuses(sweep)) == sorted(f"{lvl}-seed{s}" for lvl in ("max", "avg") for s in range(planned))
+    assert set(statuses(sweep).values()) == {"completed"}
+    again = run_cli(common, tmp_path)
+    assert f"sweep: 0 completed, 0 diverged, 0 failed, {2 * planned} skipped" in again.stdout, again.stdout[-2000:]
+    out = tmp_path / "reports"
+    from lenet_ablate.report.__main__ import main as report_main
+
+    assert report_main([str(sweep), "--out", str(out)]) == 0
+    md = (out / "pooling" / "report.md").read_text()
+    assert "seeds=auto" in md and f"α={decide.AUTO_ALPHA:g}" in md  # the report names the design's level

@@ -14,14 +14,29 @@ from typing import Any
 
 import pandas as pd
 
-from lenet_ablate.study.records import read_json
+from lenet_ablate.study.identity import config_id
+from lenet_ablate.study.records import SUMMARY, read_json
 from lenet_ablate.study.tuning import TUNING, run_subdir
 
 
+def _current_id(sweep: Path, job: str, stored: str) -> str:
+    """A configuration's id under the current identity scheme, from the config its job stores
+    (tuning.json keeps the id of the scheme it was written under)."""
+    summary = read_json(Path(sweep) / job / SUMMARY) or {}
+    return config_id(summary["config"]) if summary.get("config") else stored
+
+
 def load_tuning(sweep: Path) -> list[dict[str, Any]]:
-    """The tuning records of a sweep folder (none for sweeps run without tune=lr)."""
+    """The tuning records of a sweep folder (none for sweeps run without tune=lr), their ids
+    recomputed from the jobs' stored configs (so records of older identity schemes still match)."""
     data = read_json(Path(sweep) / TUNING) or {}
-    return [{**r, "sweep": Path(sweep).name} for r in data.get("configurations", [])]
+    out = []
+    for r in data.get("configurations", []):
+        example = r.get("example_job", "")
+        tuned_job = run_subdir(example, r["chosen_lr"]) if r["chosen_lr"] != r["base_lr"] else example
+        out.append({**r, "sweep": Path(sweep).name, "config_id": _current_id(sweep, example, r["config_id"]),
+                    "tuned_config_id": _current_id(sweep, tuned_job, r["tuned_config_id"])})
+    return out
 
 
 def annotate(runs: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFrame:
