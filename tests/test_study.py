@@ -145,3 +145,17 @@ def test_seeds_auto_adds_the_seeds_the_pilot_spread_asks_for_and_a_rerun_trains_
     assert report_main([str(sweep), "--out", str(out)]) == 0
     md = (out / "pooling" / "report.md").read_text()
     assert "seeds=auto" in md and f"α={decide.AUTO_ALPHA:g}" in md  # the report names the design's level
+
+
+def test_progress_lines_read_the_sweep_total_from_its_file(tmp_path):
+    """The total travels in <sweep>/.progress.json, so a job in another (reused) worker process
+    prints the current total; the ETA divides the remaining work over the parallel jobs."""
+    from lenet_ablate.study.sweeps import Progress
+
+    parent, worker = Progress(), Progress()  # the sweep's process and a joblib worker
+    parent.start(tmp_path, total=4, parallel=2)
+    assert worker.line(tmp_path, 1, tmp_path / "a", "started").startswith("[job 1/4] ")
+    parent.resize(tmp_path, 10)  # seeds=auto added 6 jobs
+    line = worker.line(tmp_path, 5, tmp_path / "b", "completed", duration=60.0)
+    assert line.startswith("[job 5/10] ") and " completed in 1m00s " in line
+    assert line.endswith("ETA 2m30s")  # 60 s x 5 jobs left / 2 in parallel
