@@ -53,7 +53,7 @@ test-slow: $(STAMP)      ## tests on the full Fashion-MNIST (skipped where absen
 	$(PY) -m pytest -q -m slow
 
 test-slurm: $(STAMP)     ## sweeps through a real single-node Slurm (started as root if absent; else skipped)
-	$(PY) -m pytest -q -m slurm -rs
+	$(PY) -m pytest -q -m slurm -rs -n 0
 
 bench: $(STAMP)
 	$(PY) bench/bench.py
