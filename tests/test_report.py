@@ -188,3 +188,16 @@ def test_configurations_in_tensorboard_are_the_seed_means(sweep_template, tmp_pa
     layout = layout_pb2.Layout.FromString(acc.Tensors("custom_scalars__config__")[0].tensor_proto.string_val[0])
     charts = {c.title: c.margin.series[0] for cat in layout.category for c in cat.chart}
     assert charts["val/acc"].value == "activation/val/acc" and charts["val/acc"].lower == "activation/val/acc/low"
+
+
+def test_a_seed_that_never_learned_is_flagged(sweep, tmp_path):
+    # A completed run at chance (no NaN, so not "diverged") must not pass silently into the means.
+    path = sweep / "relu-seed1" / "summary.json"
+    s = json.loads(path.read_text())
+    s["metrics"].update(val_acc=0.1, test_acc=0.1)
+    path.write_text(json.dumps(s))
+    out = tmp_path / "reports"
+    assert report_main([str(sweep), "--out", str(out)]) == 0
+    md = (out / "activation" / "report.md").read_text()
+    baseline_row = next(line for line in md.splitlines() if line.startswith("| baseline "))
+    assert "1 seed(s) never learned (validation accuracy near chance)" in baseline_row

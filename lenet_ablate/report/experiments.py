@@ -17,6 +17,15 @@ from lenet_ablate.study.identity import BOOKKEEPING, canonical, config_hash, dro
 from lenet_ablate.report import stats
 
 FAILED = ("diverged", "failed", "interrupted")
+# A completed seed whose validation accuracy is below 1.5x chance (0.15 for 10 classes) never learned:
+# it finished without a NaN, but its numbers say nothing about the design choice.
+CHANCE = 0.15
+
+
+def _classes(done: pd.DataFrame) -> int:
+    """Classes of the data set, from a job's confusion matrix (10 where none is stored)."""
+    matrices = [m for m in done.get("_confusion", pd.Series(dtype=object)) if isinstance(m, list) and m]
+    return len(matrices[0]) if matrices else 10
 
 
 def completed(runs: pd.DataFrame) -> pd.DataFrame:
@@ -52,6 +61,7 @@ def configurations(runs: pd.DataFrame, baseline: dict[str, str], default: dict[s
             row[f"{split}_acc_std"] = done[f"{split}_acc"].astype(float).std(ddof=1) if len(done) > 1 else math.nan
         improving = done.best_epoch.notna() & (done.best_epoch == done.epochs) & (done.epochs == done.max_epochs)
         row["still_improving"] = bool(len(done) and improving.sum() * 2 > len(done))
+        row["at_chance"] = int((done.val_acc.astype(float) < CHANCE * 10 / _classes(done)).sum())
         row["max_epochs"] = done.max_epochs.max() if len(done) else math.nan
         rows.append(row)
     table = pd.DataFrame(rows)
@@ -92,6 +102,8 @@ def _label(row: pd.Series, reference: pd.Series, factors: list[str], baseline: d
 def warnings(row: pd.Series) -> str:
     """Warnings a reader must see beside a configuration's numbers."""
     out = [f"{row[s]} {s}" for s in FAILED if row.get(s)]
+    if row.get("at_chance"):
+        out.append(f"{row['at_chance']} seed(s) never learned (validation accuracy near chance)")
     if row.get("still_improving"):
         out.append(f"still improving at {int(row['max_epochs'])} epochs")
     return "; ".join(out)
