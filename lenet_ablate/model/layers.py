@@ -30,13 +30,15 @@ class Subsampling(nn.Module):
         return window_sum * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
 
-class BatchNorm(nn.modules.batchnorm._BatchNorm):
-    """Batch normalisation per channel of maps (N, C, H, W) or per feature of vectors (N, C),
-    so one option serves C1/C3 and C5/F6."""
+class BatchNorm(nn.BatchNorm2d):
+    """Batch normalisation per channel of maps (N, C, H, W) or per feature of vectors (N, C), so one
+    option serves C1/C3 and C5/F6: vectors are normalised as (N, C, 1, 1) maps, which has the same
+    per-channel statistics (PyTorch's public BatchNorm2d; no private base class)."""
 
-    def _check_input_dim(self, input: torch.Tensor) -> None:
-        if input.dim() not in (2, 4):
-            raise ValueError(f"BatchNorm expects (N, C) or (N, C, H, W) input, got {input.dim()} dimensions")
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            return super().forward(x[:, :, None, None]).flatten(1)
+        return super().forward(x)
 
 
 # LeCun 1998, Table I: which S2 maps (rows) feed which C3 maps (columns).
@@ -71,7 +73,7 @@ class MaskedConv2d(nn.Conv2d):
             self.weight.mul_(self.mask)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(x, self.weight * self.mask, self.bias)
+        return F.conv2d(x, self.weight * self.mask, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def effective_parameters(self) -> int:
         """Trainable parameters that are actually connected (the paper's count)."""
