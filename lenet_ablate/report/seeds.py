@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lenet_ablate.report import decide, tuned
 from lenet_ablate.report.collect import load_jobs
 from lenet_ablate.report.experiments import configurations, experiments, factor_names, level_rows
@@ -42,15 +44,15 @@ def seed_targets(sweep: Path, baseline: dict[str, str], default: dict[str, Any],
     runs = runs[runs.seed.notna() & (runs.seed.astype(float) < pilot)] if "seed" in runs else runs
     views = [tuned.default_view(runs)] + ([tuned.tuned_view(runs, records)] if records else [])
     comparisons = [c for view in views for c in _pilot_comparisons(view, baseline, default)]
-    wanted = decide.targets([d.spread for _, _, d, _ in comparisons], [d.n for _, _, d, _ in comparisons],
-                            min_effect, seeds_max, alpha)
+    spreads = np.array([d.spread for _, _, d, _ in comparisons], dtype=float)
+    wanted = decide.targets(spreads, [d.n for _, _, d, _ in comparisons], min_effect, seeds_max, alpha)
+    needs = np.atleast_1d(decide.seeds_to_settle(spreads, int(np.sum(spreads > 0)), min_effect, alpha))
     targets: dict[str, int] = {}
     rows = []
-    for (level, reference, d, name), n in zip(comparisons, wanted):
+    for (level, reference, d, name), n, need in zip(comparisons, wanted, needs):
         targets[level] = max(targets.get(level, 0), n)
         targets[reference] = max(targets.get(reference, 0), n)
-        need = decide.seeds_to_settle(d.spread, sum(x[2].spread > 0 for x in comparisons), min_effect, alpha)
-        rows.append({"comparison": name, "pilot_seeds": d.n, "pilot_spread": d.spread, "seeds_to_settle": need,
+        rows.append({"comparison": name, "pilot_seeds": d.n, "pilot_spread": d.spread, "seeds_to_settle": float(need),
                      "seeds_planned": n})
     added = sum(r["seeds_planned"] - r["pilot_seeds"] for r in rows)
     record = {"design": "internal pilot: seeds from the pilot's spread only", "pilot_seeds": pilot,
