@@ -17,8 +17,10 @@ from omegaconf.errors import OmegaConfBaseException
 
 from lenet_ablate.errors import ConfigError
 from lenet_ablate.data.files import DATASETS
+from lenet_ablate.data.inputs import INPUTS
+from lenet_ablate.model.network import C3
+from lenet_ablate.model.templates import TEMPLATES
 from lenet_ablate.training.optim import FUSED, SCHEDULES
-from lenet_ablate.model.templates import TEMPLATE_SETS
 
 SCHEMA = "lenet_ablate_schema"
 
@@ -47,18 +49,22 @@ class ModelConfig:
 @dataclass
 class DropoutConfig:
     name: str
+    _target_: str
     p: float
 
 
 @dataclass
 class OptimizerConfig:
+    """Every optimizer's keys; `momentum` (SGD, RMSprop) and `betas` (Adam) where the optimizer has them."""
+
     name: str
     _target_: str
     lr: float
-    momentum: float
     weight_decay: float
     schedule: str
     fused: bool
+    momentum: Optional[float] = None  # (these defaults are dropped again where a YAML does not set them)
+    betas: Optional[list[float]] = None
 
 
 @dataclass
@@ -104,7 +110,7 @@ class Config:
     init: Any
     head: Any
     dropout: DropoutConfig
-    optimizer: OptimizerConfig
+    optimizer: Any  # typed by _typed_optimizer (its keys differ between optimizers)
     augmentation: AugmentationConfig
     trainer: TrainerConfig
     study: StudyConfig
@@ -147,15 +153,8 @@ def _name_options(cfg: DictConfig, choices: Any) -> None:
                 node.name = choices[factor]
 
 
-def validate(cfg: DictConfig, choices: Any = None) -> DictConfig:
-    """Type-check `cfg` against the schema and check every value's range.
-
-    `choices` (Hydra's runtime.choices; read from cfg.hydra when composed with it) names options
-    whose YAML gives no `name`. Returns the typed config without the `hydra` node; raises
-    ConfigError naming the key, the bad value and what is allowed.
-    """
-    if choices is None and "hydra" in cfg:
-        choices = OmegaConf.select(cfg, "hydra.runtime.choices")
+def _typed(cfg: DictConfig, choices: Any) -> DictConfig:
+    """`cfg` (without `hydra`) merged onto the schema, so values are typed; a user's own groups kept."""
     plain = OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"])
     schema = ConfigStore.instance().load(f"{SCHEMA}.yaml").node
     try:
@@ -166,35 +165,66 @@ def validate(cfg: DictConfig, choices: Any = None) -> DictConfig:
             for key in plain:
                 if key not in known:
                     typed[key] = plain[key]
+            typed.optimizer = _typed_optimizer(plain.optimizer)
         OmegaConf.to_container(typed, resolve=True, throw_on_missing=True)
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None) or "config"
         raise ConfigError(f"{key}: {str(exc).splitlines()[0]}") from None
-    d, o, t = typed.data, typed.optimizer, typed.trainer
-    _choice("data.name", d.name, DATASETS)
-    _choice("data.input", d.input, ["standard", "lecun32"])
-    _choice("optimizer.schedule", o.schedule, SCHEDULES)
-    _choice("model.c3", typed.model.c3, ["full", "lecun"])
-    _choice("trainer.accelerator", t.accelerator, ["cpu", "gpu", "cuda", "mps", "auto"])
-    _choice("trainer.precision", t.precision, ["32-true", "bf16-mixed", "16-mixed"])
-    _check(t.precision != "16-mixed" or t.accelerator in ("gpu", "cuda"), "trainer.precision", t.precision,
-           "float16 mixed precision needs trainer=gpu (use bf16-mixed on the CPU)")
+    return typed
+
+
+def _typed_optimizer(node: DictConfig) -> DictConfig:
+    """The optimizer node typed by OptimizerConfig, with only the keys its YAML sets."""
+    try:
+        given = OmegaConf.to_container(node, resolve=True)
+        typed = OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(OptimizerConfig), given))
+    except OmegaConfBaseException as exc:
+        exc.full_key = f"optimizer.{getattr(exc, 'full_key', '')}".rstrip(".")
+        raise
+    return OmegaConf.create({k: v for k, v in typed.items() if k in given})
+
+
+def _check_model_and_data(typed: DictConfig) -> None:
+    d = typed.data
+    DATASETS.get(d.name)
+    INPUTS.get(d.input)
+    C3.get(typed.model.c3)
     if "templates" in typed.head:
-        _choice("head.templates", typed.head.templates, TEMPLATE_SETS)
+        TEMPLATES.get(typed.head.templates)
     _check(0.0 <= typed.dropout.p < 1.0, "dropout.p", typed.dropout.p, "must be in [0, 1)")
-    _check(o.lr > 0, "optimizer.lr", o.lr, "must be > 0")
-    _check(0.0 <= o.momentum < 1.0, "optimizer.momentum", o.momentum, "must be in [0, 1)")
-    _check(o.weight_decay >= 0, "optimizer.weight_decay", o.weight_decay, "must be >= 0")
-    _check(not o.fused or o.name in FUSED, "optimizer.fused", o.fused,
-           f"PyTorch has a fused {' and '.join(FUSED)} only, not {o.name}")
-    train_size = DATASETS[d.name].train_size  # checked before loading; data.py checks the real count
+    train_size = DATASETS.get(d.name).train_size  # checked before loading; data.py checks the real count
     _check(1 <= d.val_size < train_size, "data.val_size", d.val_size, f"must be in [1, {train_size - 1}]")
     _check(1 <= d.batch_size <= train_size - d.val_size, "data.batch_size", d.batch_size,
            f"must be in [1, {train_size - d.val_size}] (the training split)")
     _check(d.eval_batch_size >= 1, "data.eval_batch_size", d.eval_batch_size, "must be >= 1")
+    _check(typed.augmentation.shift >= 0, "augmentation.shift", typed.augmentation.shift, "must be >= 0")
+
+
+def _check_optimizer(o: DictConfig) -> None:
+    SCHEDULES.get(o.schedule)
+    _check(o.lr > 0, "optimizer.lr", o.lr, "must be > 0")
+    _check(o.weight_decay >= 0, "optimizer.weight_decay", o.weight_decay, "must be >= 0")
+    if "momentum" in o:
+        _check(0.0 <= o.momentum < 1.0, "optimizer.momentum", o.momentum, "must be in [0, 1)")
+    if "betas" in o:
+        _check(len(o.betas) == 2 and all(0.0 <= b < 1.0 for b in o.betas), "optimizer.betas", list(o.betas),
+               "must be two numbers in [0, 1)")
+    _check(not o.get("fused") or o.name in FUSED, "optimizer.fused", o.get("fused"),
+           f"PyTorch has a fused {' and '.join(FUSED)} only, not {o.name}")
+
+
+def _check_run(typed: DictConfig) -> None:
+    t = typed.trainer
+    _choice("trainer.accelerator", t.accelerator, ["cpu", "gpu", "cuda", "mps", "auto"])
+    _choice("trainer.precision", t.precision, ["32-true", "bf16-mixed", "16-mixed"])
+    _check(t.precision != "16-mixed" or t.accelerator in ("gpu", "cuda"), "trainer.precision", t.precision,
+           "float16 mixed precision needs trainer=gpu (use bf16-mixed on the CPU)")
     _check(t.max_epochs >= 1, "trainer.max_epochs", t.max_epochs, "must be >= 1")
     _check(t.threads is None or t.threads >= 1, "trainer.threads", t.threads, "must be >= 1 or null")
     _check(typed.seed >= 0, "seed", typed.seed, "must be a non-negative integer")
+
+
+def _check_study(typed: DictConfig) -> None:
     _check(typed.seeds == "auto" or (isinstance(typed.seeds, int) and typed.seeds >= 1), "seeds", typed.seeds,
            "must be an integer >= 1 or auto")
     _check(typed.seeds_pilot >= 2, "seeds_pilot", typed.seeds_pilot, "must be >= 2 (a spread needs 2 seeds)")
@@ -206,7 +236,22 @@ def validate(cfg: DictConfig, choices: Any = None) -> DictConfig:
     _check(len(tune.lr_scales) >= 1 and all(x > 0 for x in tune.lr_scales), "tune.lr_scales",
            list(tune.lr_scales), "must be a non-empty list of positive multipliers")
     _check(tune.seeds >= 1, "tune.seeds", tune.seeds, "must be >= 1")
-    _check(1 <= tune.epochs <= t.max_epochs, "tune.epochs", tune.epochs,
-           f"must be in [1, {t.max_epochs}] (trainer.max_epochs)")
-    _check(typed.augmentation.shift >= 0, "augmentation.shift", typed.augmentation.shift, "must be >= 0")
+    _check(1 <= tune.epochs <= typed.trainer.max_epochs, "tune.epochs", tune.epochs,
+           f"must be in [1, {typed.trainer.max_epochs}] (trainer.max_epochs)")
+
+
+def validate(cfg: DictConfig, choices: Any = None) -> DictConfig:
+    """Type-check `cfg` against the schema and check every value's range.
+
+    `choices` (Hydra's runtime.choices; read from cfg.hydra when composed with it) names options
+    whose YAML gives no `name`. Returns the typed config without the `hydra` node; raises
+    ConfigError naming the key, the bad value and what is allowed.
+    """
+    if choices is None and "hydra" in cfg:
+        choices = OmegaConf.select(cfg, "hydra.runtime.choices")
+    typed = _typed(cfg, choices)
+    _check_model_and_data(typed)
+    _check_optimizer(typed.optimizer)
+    _check_run(typed)
+    _check_study(typed)
     return typed

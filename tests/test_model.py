@@ -15,7 +15,7 @@ from lenet_ablate.model.heads import RBFHead
 from lenet_ablate.model.layers import MaskedConv2d, ScaledTanh, Subsampling
 from lenet_ablate.model.network import LeNet5, build_model, parameter_table
 from lenet_ablate.training.module import LeNetModule
-from lenet_ablate.options import option_callable
+from lenet_ablate.options import build
 from lenet_ablate.model.templates import digit_codebook, hadamard_codebook, min_hamming_distance, random_codebook
 
 GROUPS = {name.name: sorted(p.stem for p in name.glob("*.yaml"))
@@ -53,7 +53,7 @@ def test_every_option_composes_and_trains_a_step(group, option):
     assert scores.shape == (8, 10)
     loss = model.loss(scores, y)
     assert torch.isfinite(loss)
-    opt = option_callable(cfg.optimizer)(model.parameters())
+    opt, _ = build(cfg.optimizer, model.parameters())
     before = [p.detach().clone() for p in model.parameters()]
     loss.backward()
     opt.step()
@@ -105,7 +105,8 @@ def test_c3_mask_stays_zero_through_training():
 
 
 def test_subsampling_has_two_parameters_per_channel_and_mixes_no_channels():
-    layer = Subsampling(6)
+    layer = Subsampling()
+    layer(torch.zeros(1, 6, 4, 4))  # sizes itself from its first input
     assert sum(p.numel() for p in layer.parameters()) == 12
     with torch.no_grad():
         layer.weight.copy_(torch.arange(1.0, 7.0))
@@ -147,9 +148,9 @@ def test_codebooks_shapes_and_distances():
 
 def test_module_schedule_cosine_reaches_zero():
     from lenet_ablate.training.optim import SCHEDULES
-    assert SCHEDULES["cosine"](0, 10, 3) == 1.0
-    assert SCHEDULES["cosine"](30, 10, 3) == pytest.approx(0.0)
-    assert [SCHEDULES["lecun1998"](e * 10, 10, 20) for e in (0, 2, 5, 8, 12)] == [1.0, 0.4, 0.2, 0.1, 0.02]
+    assert SCHEDULES.get("cosine")(0, 10, 3) == 1.0
+    assert SCHEDULES.get("cosine")(30, 10, 3) == pytest.approx(0.0)
+    assert [SCHEDULES.get("lecun1998")(e * 10, 10, 20) for e in (0, 2, 5, 8, 12)] == [1.0, 0.4, 0.2, 0.1, 0.02]
     assert isinstance(LeNetModule(model(), {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0,
                                             "schedule": "none"}, 1, 10).model, LeNet5)
 
@@ -187,7 +188,7 @@ def test_fused_and_foreach_optimizers_take_the_same_step(name):
         torch.manual_seed(0)
         net = build_model(cfg)
         start = torch.cat([p.detach().flatten() for p in net.parameters()])
-        opt = option_callable(cfg.optimizer)(net.parameters())
+        opt, _ = build(cfg.optimizer, net.parameters())
         for _ in range(3):
             opt.zero_grad()
             net.loss(net(torch.randn(8, 1, 28, 28)), torch.arange(8)).backward()
@@ -217,3 +218,33 @@ def test_init_options():
     assert lecun.classifier.C5.weight.abs().max() <= bound and lecun.classifier.C5.weight.abs().max() > 0.9 * bound
     # He-normal: std = sqrt(2 / fan_in); 48,000 draws pin it within a few percent.
     assert kaiming.classifier.C5.weight.std().item() == pytest.approx(math.sqrt(2 / 400), rel=0.03)
+
+
+def test_one_way_from_config_to_object():
+    """Option nodes go through Hydra's instantiate (the caller adds its keyword arguments); string
+    choices through one registry, which also takes the dotted path of one's own."""
+    from lenet_ablate.errors import ConfigError
+    from lenet_ablate.registry import Registry
+    from lenet_ablate.training.optim import SCHEDULES
+
+    assert isinstance(build({"name": "gelu", "_target_": "torch.nn.GELU"}), torch.nn.GELU)  # no code needed
+    assert build({"name": "none"}) is None
+    head = build({"name": "softmax", "_target_": "lenet_ablate.model.heads.SoftmaxHead"}, in_features=84, num_classes=7)
+    assert head.linear.weight.shape == (7, 84)
+    with pytest.raises(ConfigError, match="parameter 'name' clashes with the option's label"):
+        build({"name": "x", "_target_": "logging.getLogger"})  # getLogger(name=...)
+    assert SCHEDULES.get("math.cos") is math.cos
+    registry = Registry("model.c3", {"full": 1, "lecun": 2})
+    assert registry.get("lecun") == 2 and list(registry) == ["full", "lecun"]
+    with pytest.raises(ConfigError, match=r"model.c3='sparse' is not allowed; allowed: full, lecun"):
+        registry.get("sparse")
+    with pytest.raises(ConfigError, match="allowed: full, lecun"):
+        registry.get("no.such.module")
+
+
+def test_squash_is_an_argument_of_the_subsampling_not_a_dropped_key():
+    net = model("pooling=subsample", "activation=relu")
+    s2 = net.features.S2
+    assert isinstance(s2, Subsampling) and isinstance(s2.squash, ScaledTanh)
+    assert s2.weight.shape == (6,) and net.features.S4.weight.shape == (16,)
+    assert not isinstance(model("pooling=avg").features.S2, Subsampling)

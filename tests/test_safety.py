@@ -112,3 +112,28 @@ def test_moving_a_module_changes_no_identity_and_old_summaries_are_recognised(tm
     assert old_id != job_id(cfg)
     (tmp_path / "summary.json").write_text(json.dumps({"status": "completed", "job_id": old_id, "config": moved}))
     assert conflict(tmp_path, cfg) is None  # the same training: kept and skipped, not "another configuration"
+
+
+def test_scheme_2_summaries_are_migrated_not_refused(tmp_path):
+    """0.3.0 summaries kept `_partial_` flags and stored Adam's beta1 as `optimizer.momentum`; their
+    training is today's `betas: [beta1, 0.999]` with no construction keys, so they are kept and skipped."""
+    from hydra import compose, initialize_config_dir
+
+    from lenet_ablate import config_dir
+    from lenet_ablate.config import validate
+    from lenet_ablate.study.guard import conflict
+    from lenet_ablate.study.identity import job_id, plain
+
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        adam = validate(compose("config", overrides=["optimizer=adam"]))
+    stored = plain(adam)
+    assert stored["optimizer"]["betas"] == [0.9, 0.999] and "momentum" not in stored["optimizer"]
+    stored["optimizer"]["momentum"] = stored["optimizer"].pop("betas")[0]
+    stored["head"]["_partial_"] = True
+    assert job_id(stored) == job_id(adam)
+    summary = {"status": "completed", "job_id": "0" * 16, "identity_scheme": 2, "config": stored}
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    assert conflict(tmp_path, adam) is None
+    stored["optimizer"]["momentum"] = 0.5  # another beta1 is another training
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    assert "optimizer.betas: [0.5, 0.999] -> [0.9, 0.999]" in str(conflict(tmp_path, adam))

@@ -1,5 +1,5 @@
-"""Fashion-MNIST / MNIST as in-memory tensors: the train/val/test split, input scaling,
-whole-batch augmentation and the LightningDataModule."""
+"""Fashion-MNIST / MNIST as in-memory tensors: the train/val/test split, whole-batch augmentation
+and the LightningDataModule."""
 
 from __future__ import annotations
 
@@ -12,19 +12,7 @@ import torch.nn.functional as F
 from omegaconf import DictConfig, OmegaConf
 
 from lenet_ablate.data.files import DataError, find_files, load_split
-
-
-def to_input(x: torch.Tensor, kind: str, mean: float, std: float) -> tuple[torch.Tensor, float]:
-    """uint8 (N, 28, 28) -> float (N, 1, H, W) network input, and the background value.
-
-    standard: (x/255 - mean)/std; lecun32: the paper's -0.1 (background) .. 1.175 (ink), padded to 32x32.
-    """
-    x = x.float().div_(255.0).unsqueeze(1)
-    if kind == "standard":
-        return (x - mean) / std, (0.0 - mean) / std
-    if kind == "lecun32":
-        return F.pad(x * 1.275 - 0.1, (2, 2, 2, 2), value=-0.1), -0.1
-    raise DataError(f"data.input={kind!r} is not allowed; allowed: standard, lecun32")
+from lenet_ablate.data.inputs import to_input
 
 
 def augment_batch(x: torch.Tensor, shift: int, flip: bool, fill: float, generator: torch.Generator) -> torch.Tensor:

@@ -4,6 +4,7 @@ downloading and reading the idx .gz files."""
 from __future__ import annotations
 
 from lenet_ablate.errors import DataError
+from lenet_ablate.registry import Registry
 
 import gzip
 import hashlib
@@ -34,7 +35,8 @@ class DatasetSpec:
     num_classes: int = 10
 
 
-DATASETS: dict[str, DatasetSpec] = {
+# data.name: a name here, or the dotted path of a DatasetSpec of one's own.
+DATASETS: Registry[DatasetSpec] = Registry("data.name", {
     "fashion_mnist": DatasetSpec(
         torchvision_name="FashionMNIST",
         system_dirs=("/usr/share/datasets/fashion-mnist",),
@@ -63,7 +65,7 @@ DATASETS: dict[str, DatasetSpec] = {
         how_to_get="run `python -m lenet_ablate data=mnist` with internet access (torchvision downloads it), "
                    "or put the four idx .gz files into ./data/MNIST/raw/ or pass data.root=DIR",
     ),
-}
+})
 
 DEFAULT_ROOT = Path("data")
 
@@ -86,9 +88,9 @@ def find_files(name: str, root: str | None, md5: dict[str, tuple[str, ...]] | No
     match a published sum; `md5` ({split key: [sums]}, keys as in SPLIT_FILES) replaces the
     published table, for data of one's own.
     """
-    if name not in DATASETS:
+    if name not in DATASETS and "." not in name:
         raise DataError(f"unknown data set {name!r}; allowed: {', '.join(DATASETS)}")
-    spec = DATASETS[name]
+    spec = DATASETS.get(name)
     if md5:
         sums = {SPLIT_FILES[k]: (v,) if isinstance(v, str) else tuple(v) for k, v in md5.items()}
     else:

@@ -1,11 +1,15 @@
 """Layers LeNet-5 needs beyond torch.nn: LeCun 1998's squashing, trainable subsampling and sparse C3,
-and a batch normalisation for maps and vectors alike."""
+and a batch normalisation for maps and vectors alike. Layers with per-channel parameters read their
+channel count from their first input (torch's lazy modules), so a config option builds them with no
+size argument."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
+from torch.nn.parameter import UninitializedParameter
 
 
 class ScaledTanh(nn.Module):
@@ -15,30 +19,51 @@ class ScaledTanh(nn.Module):
         return 1.7159 * torch.tanh(x * (2.0 / 3.0))
 
 
-class Subsampling(nn.Module):
-    """LeCun 1998 S2/S4: per channel, sum of each 2x2 window times a trainable
-    coefficient plus a trainable bias (2 parameters per channel, no channel mixing)."""
+class Subsampling(LazyModuleMixin, nn.Module):
+    """LeCun 1998 S2/S4: per channel, sum of each 2x2 window times a trainable coefficient plus a
+    trainable bias (2 parameters per channel, no channel mixing), then, with `squash`, the paper's
+    squashing function ("the result is passed through a sigmoidal function")."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, squash: bool = False) -> None:
         super().__init__()
-        self.weight = nn.Parameter(torch.ones(channels))
-        self.bias = nn.Parameter(torch.zeros(channels))
+        self.weight = UninitializedParameter()
+        self.bias = UninitializedParameter()
         self.fan_in = 4
+        self.squash = ScaledTanh() if squash else nn.Identity()
+
+    def initialize_parameters(self, x: torch.Tensor) -> None:
+        """Coefficient 1, bias 0 per channel of the first input (the init option may redraw them)."""
+        if self.has_uninitialized_params():
+            with torch.no_grad():
+                self.weight.materialize((x.shape[1],))
+                self.bias.materialize((x.shape[1],))
+                self.weight.fill_(1.0)
+                self.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         window_sum = F.avg_pool2d(x, 2) * 4.0
-        return window_sum * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+        return self.squash(window_sum * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1))
 
 
-class BatchNorm(nn.BatchNorm2d):
+class _MapsAndVectors:
     """Batch normalisation per channel of maps (N, C, H, W) or per feature of vectors (N, C), so one
     option serves C1/C3 and C5/F6: vectors are normalised as (N, C, 1, 1) maps, which has the same
-    per-channel statistics (PyTorch's public BatchNorm2d; no private base class)."""
+    per-channel statistics."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 2:
-            return super().forward(x[:, :, None, None]).flatten(1)
-        return super().forward(x)
+            return super().forward(x[:, :, None, None]).flatten(1)  # type: ignore[misc]
+        return super().forward(x)  # type: ignore[misc]
+
+
+class BatchNorm(_MapsAndVectors, nn.BatchNorm2d):
+    """PyTorch's BatchNorm2d for maps and vectors alike (what a LazyBatchNorm becomes once built)."""
+
+
+class LazyBatchNorm(_MapsAndVectors, nn.LazyBatchNorm2d):
+    """The `normalization=batch` option: a BatchNorm whose channel count is read from its first input."""
+
+    cls_to_become = BatchNorm  # type: ignore[assignment]
 
 
 # LeCun 1998, Table I: which S2 maps (rows) feed which C3 maps (columns).

@@ -10,16 +10,18 @@ from omegaconf import DictConfig
 from torch import nn
 
 from lenet_ablate.data.files import DATASETS
+from lenet_ablate.data.inputs import input_side
 from lenet_ablate.model.layers import MaskedConv2d, lecun_c3_mask
-from lenet_ablate.options import layer_factory, option_callable
+from lenet_ablate.options import build
+from lenet_ablate.registry import Registry
 
-Factory = Callable[..., nn.Module]
+Factory = Callable[[], nn.Module | None]  # a fresh layer per call (None: no layer)
 
-# model.c3: how C3 connects the 6 S2 maps to its 16 maps.
-C3_LAYERS: dict[str, Callable[[], nn.Module]] = {
+# model.c3: how C3 connects the 6 S2 maps to its 16 maps (a name, or the dotted path of one's own).
+C3: Registry[Callable[[], nn.Module]] = Registry("model.c3", {
     "full": lambda: nn.Conv2d(6, 16, 5),
     "lecun": lambda: MaskedConv2d(6, 16, 5, lecun_c3_mask()),
-}
+})
 
 
 class LeNet5(nn.Module):
@@ -35,41 +37,41 @@ class LeNet5(nn.Module):
     | F6    | linear 120->84 (+ norm, act, dropout)      | 84         |
     | out   | head 84->10 (softmax linear or RBF)        | 10         |
 
-    `act`, `pool`, `norm` and `head` are factories (see lenet_ablate.options.layer_factory); `norm`
-    None means no normalisation layers. Pooling follows the activation (the modern order; max
-    pooling with ReLU is computed before it, which is equivalent and cheaper); a pooling that
-    `squashes` (the paper's trainable subsampling) is followed by its own activation, as in LeCun 1998.
+    Each argument but `input_side` makes a fresh layer per call, in the order of the table (so the
+    random initial weights are drawn in that order); `norm` may make None (no normalisation). Pooling follows the activation (the modern order; max
+    pooling with ReLU is computed before it, which is equivalent and cheaper).
     """
 
-    def __init__(self, act: Factory, pool: Factory, norm: Factory | None, c3: Callable[[], nn.Module],
-                 head: Factory, dropout: float, input_size: int, squash: bool, num_classes: int) -> None:
+    def __init__(self, act: Factory, pool: Factory, norm: Factory, drop: Factory, c3: Factory,
+                 head: Factory, input_side: int) -> None:
         super().__init__()
 
-        def conv_block(name: str, conv: nn.Module, channels: int, pool_name: str) -> list[tuple[str, nn.Module]]:
-            normed = [(name, conv)] + ([(f"{name}_norm", norm(channels))] if norm else [])
-            activation, pooling = act(), pool(channels)
-            pooled = [(pool_name, nn.Sequential(pooling, act()) if squash else pooling)]
+        def normed(name: str, layer: nn.Module) -> list[tuple[str, nn.Module]]:
+            norm_layer = norm()
+            return [(name, layer)] + ([(f"{name}_norm", norm_layer)] if norm_layer is not None else [])
+
+        def conv_block(name: str, conv: nn.Module, pool_name: str) -> list[tuple[str, nn.Module]]:
+            activation, pooling = act(), pool()
             if isinstance(pooling, nn.MaxPool2d) and isinstance(activation, nn.ReLU):
                 # max then ReLU = ReLU then max, outputs and gradients bit for bit, with 4x fewer
                 # ReLUs (3-11% of a step, measured). Not for tanh/sigmoid: where saturated outputs
                 # tie, the gradient would go to another window position than act-then-pool sends it.
-                return normed + pooled + [(f"{name}_act", activation)]
-            return normed + [(f"{name}_act", activation)] + pooled
+                return normed(name, conv) + [(pool_name, pooling), (f"{name}_act", activation)]
+            return normed(name, conv) + [(f"{name}_act", activation), (pool_name, pooling)]
 
         def dense_block(name: str, linear: nn.Linear) -> list[tuple[str, nn.Module]]:
-            normed = [(name, linear)] + ([(f"{name}_norm", norm(linear.out_features))] if norm else [])
-            return normed + [(f"{name}_act", act()), (f"{name}_drop", nn.Dropout(dropout))]
+            return normed(name, linear) + [(f"{name}_act", act()), (f"{name}_drop", drop())]
 
         self.features = nn.Sequential(OrderedDict([
-            *conv_block("C1", nn.Conv2d(1, 6, 5, padding=2 if input_size == 28 else 0), 6, "S2"),
-            *conv_block("C3", c3(), 16, "S4"),
+            *conv_block("C1", nn.Conv2d(1, 6, 5, padding=(32 - input_side) // 2), "S2"),
+            *conv_block("C3", c3(), "S4"),
             ("flatten", nn.Flatten()),
         ]))
         self.classifier = nn.Sequential(OrderedDict([
             *dense_block("C5", nn.Linear(400, 120)),
             *dense_block("F6", nn.Linear(120, 84)),
         ]))
-        self.head = head(84, num_classes)
+        self.head = head()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.classifier(self.features(x)))
@@ -82,13 +84,18 @@ class LeNet5(nn.Module):
 def build_model(cfg: DictConfig) -> LeNet5:
     """The LeNet-5 a composed config describes: its activation, pooling, normalization, dropout, head,
     model.c3 and data.input, initialised by its `init` option."""
+    side = input_side(cfg.data.input)
     model = LeNet5(
-        act=layer_factory(cfg.activation), pool=layer_factory(cfg.pooling), norm=layer_factory(cfg.normalization),
-        c3=C3_LAYERS[cfg.model.c3], head=option_callable(cfg.head), dropout=cfg.dropout.p,
-        input_size=32 if cfg.data.input == "lecun32" else 28, squash=bool(cfg.pooling.get("squash", False)),
-        num_classes=DATASETS[cfg.data.name].num_classes,
+        act=lambda: build(cfg.activation), pool=lambda: build(cfg.pooling), norm=lambda: build(cfg.normalization),
+        drop=lambda: build(cfg.dropout), c3=C3.get(cfg.model.c3),
+        head=lambda: build(cfg.head, in_features=84, num_classes=DATASETS.get(cfg.data.name).num_classes),
+        input_side=side,
     )
-    option_callable(cfg.init)(model)
+    model.eval()  # one pass sizes the lazy layers (no batch statistics, no dropout draws)
+    with torch.no_grad():
+        model(torch.zeros(1, 1, side, side))
+    model.train()
+    build(cfg.init, model)
     with torch.no_grad():  # whatever the init, unconnected C3 weights start (and stay) at zero
         for m in model.modules():
             if isinstance(m, MaskedConv2d):

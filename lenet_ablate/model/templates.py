@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
+
+from lenet_ablate.registry import Registry
 
 # LeCun 1998, Fig. 3: stylised 7x12 bitmaps of the digits (#: +1, .: -1), read row by row.
 _DIGIT_ROWS = """
@@ -56,18 +60,17 @@ def random_codebook(num_classes: int = 10, length: int = 84, seed: int = 0) -> t
     return torch.randint(0, 2, (num_classes, length), generator=g).float() * 2 - 1
 
 
-TEMPLATE_SETS = {
+# head.templates: a name here, or the dotted path of a function (num_classes, seed) -> codebook.
+TEMPLATES: Registry[Callable[[int, int], torch.Tensor]] = Registry("head.templates", {
     "digits": lambda n, seed: digit_codebook(),
     "hadamard": lambda n, seed: hadamard_codebook(n),
     "random": lambda n, seed: random_codebook(n, seed=seed),
-}
+})
 
 
 def codebook(name: str, num_classes: int = 10, seed: int = 0) -> torch.Tensor:
-    """The (num_classes, 84) codebook called `name`."""
-    if name not in TEMPLATE_SETS:
-        raise ValueError(f"unknown RBF template set {name!r}; allowed: {', '.join(TEMPLATE_SETS)}")
-    book = TEMPLATE_SETS[name](num_classes, seed)
+    """The (num_classes, 84) codebook `name` (head.templates) makes."""
+    book = TEMPLATES.get(name)(num_classes, seed)
     if book.shape[0] != num_classes:
         raise ValueError(f"template set {name!r} has {book.shape[0]} codes, the data has {num_classes} classes")
     return book

@@ -106,6 +106,31 @@ def _method_text(analysis: Analysis, m: int, tuned: bool) -> str:
             f"detected with 80% power at α/{max(m, 1)}.")
 
 
+def _around(exp: dict[str, Any]) -> str:
+    ref = exp["reference"]
+    return "" if ref.configuration == "baseline" else f" (around {ref.configuration})"
+
+
+def _experiment_view(rep: Report, exp: dict[str, Any], view: str, rows: list[dict[str, Any]], analysis: Analysis,
+                     lrs: dict[str, float], tuned: bool) -> list[dict[str, Any]]:
+    """One experiment at one lr view: its table, verdicts and seeds figure; returns its csv rows."""
+    factor, ref = exp["factor"], exp["reference"]
+    if tuned:
+        rep.text(f"**At {'the shared default lr' if view == 'default lr' else 'each level’s own tuned lr'}**")
+    else:
+        rep.text(f"Reference: {factor}={ref[factor]} ({ref.configuration}); levels: "
+                 + "; ".join(f"{r[factor]} = {r['configuration']}" for r in rows[1:]) + ".")
+    rep.table(_level_table(rows, factor, analysis.method, lrs if view == "tuned lr" else None))
+    rep.text("\n".join(f"- {factor}={r[factor]}: {r['verdict']}" + (f" [{r['warnings']}]" if r["warnings"] else "")
+                       for r in rows if "verdict" in r))
+    suffix = ("" if ref.configuration == "baseline" else "_" + ref.config_id[:6]) + \
+        ("_tuned" if view == "tuned lr" else "")
+    rep.figure(f"seeds_{factor}{suffix}.png", figures.seeds_figure(rows, factor),
+               f"{factor} ({view}): each seed's test accuracy, mean and 95% interval per level")
+    return [comparison_record(factor, r, f"{factor}={ref[factor]}" + _around(exp), view, analysis)
+            for r in rows if "verdict" in r]
+
+
 def one_factor_section(rep: Report, configs: pd.DataFrame, runs: pd.DataFrame, analysis: Analysis,
                        tuned_configs: pd.DataFrame | None, tuned_runs: pd.DataFrame | None,
                        records: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
@@ -132,28 +157,13 @@ def one_factor_section(rep: Report, configs: pd.DataFrame, runs: pd.DataFrame, a
     views: dict[str, dict[str, Any]] = {}
     csv: list[dict[str, Any]] = []
     for exp in exps:
-        factor, ref = exp["factor"], exp["reference"]
-        around = "" if ref.configuration == "baseline" else f" (around {ref.configuration})"
-        rep.heading(f"Experiment: {factor}{around}", 3)
+        rep.heading(f"Experiment: {exp['factor']}{_around(exp)}", 3)
         for view, _, _ in blocks[_key(exp)]:
             rows = rows_of[(view, _key(exp))]
-            if tuned_configs is not None:
-                rep.text(f"**At {'the shared default lr' if view == 'default lr' else 'each level’s own tuned lr'}**")
-            else:
-                rep.text(f"Reference: {factor}={ref[factor]} ({ref.configuration}); levels: "
-                         + "; ".join(f"{r[factor]} = {r['configuration']}" for r in rows[1:]) + ".")
-            rep.table(_level_table(rows, factor, analysis.method, lrs if view == "tuned lr" else None))
-            rep.text("\n".join(f"- {factor}={r[factor]}: {r['verdict']}" + (f" [{r['warnings']}]" if r["warnings"] else "")
-                               for r in rows if "verdict" in r))
-            csv += [comparison_record(factor, r, f"{factor}={ref[factor]}" + around, view, analysis)
-                    for r in rows if "verdict" in r]
-            suffix = ("" if ref.configuration == "baseline" else "_" + ref.config_id[:6]) + \
-                ("_tuned" if view == "tuned lr" else "")
-            rep.figure(f"seeds_{factor}{suffix}.png", figures.seeds_figure(rows, factor),
-                       f"{factor} ({view}): each seed's test accuracy, mean and 95% interval per level")
-            if ref.configuration == "baseline":
+            csv += _experiment_view(rep, exp, view, rows, analysis, lrs, tuned_configs is not None)
+            if exp["reference"].configuration == "baseline":
                 v = views.setdefault(view, {"levels": {}, "reference": rows[0]})
-                v["levels"].update({(factor, r[factor]): r for r in rows})
+                v["levels"].update({(exp["factor"], r[exp["factor"]]): r for r in rows})
     return views, csv
 
 

@@ -7,8 +7,9 @@ Both hash a canonical form of the validated, typed config (so 0 and 0.0 agree): 
 that do not change what is computed are left out, and an option is named by its `name`, not by the
 module path of its `_target_`, so moving or renaming a module changes no identity. Stored ids are
 never trusted across schemes: a summary's identity is recomputed from the config it stores
-(`stored_job_id`), which also migrates summaries of scheme 1 (ids over `_target_` paths). No torch
-here: the report imports this to read summaries.
+(`stored_job_id`), which also migrates summaries of schemes 1 (ids over `_target_` paths) and 2
+(`_partial_` flags, Adam's beta1 as `momentum`). No torch here: the report imports this to read
+summaries.
 """
 
 from __future__ import annotations
@@ -53,23 +54,36 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-# Recorded in every summary as `identity_scheme`; 1 hashed `_target_` paths (before 0.3).
-SCHEME = 2
+# Recorded in every summary as `identity_scheme`; 1 hashed `_target_` paths (before 0.3), 2 kept
+# `_partial_` flags and stored Adam's beta1 as `momentum` (0.3.0).
+SCHEME = 3
+
+# How an option is built, not what it computes.
+CONSTRUCTION_KEYS = ("_target_", "_partial_")
 
 
 def canonical(config: Any) -> Any:
-    """`config` with each named option's `_target_` left out: the option is its `name`."""
+    """`config` with each named option's construction keys left out: the option is its `name`."""
     if isinstance(config, Mapping):
         named = "name" in config
-        return {k: canonical(v) for k, v in config.items() if not (named and k == "_target_")}
+        return {k: canonical(v) for k, v in config.items() if not (named and k in CONSTRUCTION_KEYS)}
     if isinstance(config, list):
         return [canonical(v) for v in config]
     return config
 
 
+def migrate(config: dict[str, Any]) -> dict[str, Any]:
+    """A stored config in today's layout (modifies and returns it): Adam's beta1, stored as
+    `optimizer.momentum` before scheme 3, becomes `optimizer.betas` [beta1, 0.999]."""
+    opt = config.get("optimizer")
+    if isinstance(opt, dict) and opt.get("name") == "adam" and "momentum" in opt and "betas" not in opt:
+        opt["betas"] = [opt.pop("momentum"), 0.999]
+    return config
+
+
 def config_hash(cfg: DictConfig | Mapping[str, Any], ignore: tuple[str, ...] = ()) -> str:
     """16 hex digits identifying `cfg` minus bookkeeping keys (and `ignore`), in canonical form."""
-    config = canonical(drop_keys(plain(cfg), (*BOOKKEEPING, *ignore)))
+    config = canonical(drop_keys(migrate(plain(cfg)), (*BOOKKEEPING, *ignore)))
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -98,9 +112,12 @@ def stored_job_id(summary: Mapping[str, Any]) -> str | None:
 
 def hparams(cfg: DictConfig | Mapping[str, Any], seed: bool = True) -> dict[str, Any]:
     """What TensorBoard's HParams shows for a run (seed=False: for a configuration of all seeds)."""
-    c = plain(cfg)
-    out = {**factors(c), "data": c["data"]["name"], "lr": c["optimizer"]["lr"], "momentum": c["optimizer"]["momentum"],
-           "weight_decay": c["optimizer"]["weight_decay"], "schedule": c["optimizer"]["schedule"],
+    c = migrate(plain(cfg))
+    opt = c["optimizer"]
+    # Adam's beta1 shows as its momentum (an HParams column holds one scalar).
+    out = {**factors(c), "data": c["data"]["name"], "lr": opt["lr"],
+           "momentum": opt["momentum"] if "momentum" in opt else opt.get("betas", [0.0])[0],
+           "weight_decay": opt["weight_decay"], "schedule": opt["schedule"],
            "dropout_p": c["dropout"]["p"], "batch_size": c["data"]["batch_size"],
            "max_epochs": c["trainer"]["max_epochs"], "seed": c.get("seed"), "c3": c["model"]["c3"],
            "input": c["data"]["input"]}

@@ -174,6 +174,29 @@ def initial_model(cfg: DictConfig) -> torch.nn.Module:
     return build_model(cfg)
 
 
+def _trainer(cfg: DictConfig, job_dir: Path, quiet: bool, devices: Any,
+             callbacks: list[Any]) -> tuple[L.Trainer, TensorBoardLogger]:
+    """Lightning's Trainer for one job, logging to <job_dir>/tb, checkpoints written atomically."""
+    logger = TensorBoardLogger(save_dir=str(job_dir), name="tb", version="", default_hp_metric=False)
+    trainer = L.Trainer(
+        accelerator=cfg.trainer.accelerator, devices=devices or cfg.trainer.devices,
+        precision=cfg.trainer.precision,
+        max_epochs=cfg.trainer.max_epochs, deterministic=cfg.trainer.deterministic, logger=logger,
+        callbacks=callbacks, plugins=[AtomicCheckpointIO()],
+        enable_progress_bar=not quiet, enable_model_summary=False, num_sanity_val_steps=0,
+        log_every_n_steps=1, default_root_dir=str(job_dir),
+    )
+    return trainer, logger
+
+
+def _log_model(label: str, model: torch.nn.Module, params: dict[str, int]) -> None:
+    log.info("%s: %d trainable parameters (%s)", label, params["total"],
+             ", ".join(f"{k} {v}" for k, v in params.items() if k != "total"))
+    if hasattr(model.head, "templates"):  # the RBF head
+        log.info("RBF codebook %s: minimum pairwise Hamming distance %d", model.head.templates_name,
+                 min_hamming_distance(model.head.templates))
+
+
 def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, devices: Any) -> dict[str, Any]:
     streams = stream_seeds(cfg.seed)
     if cfg.trainer.reuse_memory:
@@ -185,45 +208,34 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
     model = initial_model(cfg)
     params = parameter_table(model)
     label = job_dir.name
-    module = LeNetModule(model, plain(cfg.optimizer), cfg.trainer.max_epochs, DATASETS[cfg.data.name].num_classes,
+    module = LeNetModule(model, plain(cfg.optimizer), cfg.trainer.max_epochs, DATASETS.get(cfg.data.name).num_classes,
                          channels_last=cfg.trainer.channels_last, dropout_seed=streams["dropout"],
                          epoch_log=(lambda line: log.info("%s %s", label, line)) if quiet else None)
-    logger = TensorBoardLogger(save_dir=str(job_dir), name="tb", version="", default_hp_metric=False)
-    checkpoint = ModelCheckpoint(dirpath=job_dir / "checkpoints", filename="best", monitor="val/acc",
-                                 mode="max", save_top_k=1)
     if cfg.trainer.compile:
         module.model = torch.compile(module.model)
+    checkpoint = ModelCheckpoint(dirpath=job_dir / "checkpoints", filename="best", monitor="val/acc",
+                                 mode="max", save_top_k=1)
     timer = EpochTimer()
-    trainer = L.Trainer(
-        accelerator=cfg.trainer.accelerator, devices=devices or cfg.trainer.devices,
-        precision=cfg.trainer.precision,
-        max_epochs=cfg.trainer.max_epochs, deterministic=cfg.trainer.deterministic, logger=logger,
-        callbacks=[checkpoint, timer], plugins=[AtomicCheckpointIO()],
-        enable_progress_bar=not quiet, enable_model_summary=False, num_sanity_val_steps=0,
-        log_every_n_steps=1, default_root_dir=str(job_dir),
-    )
-    log.info("%s: %d trainable parameters (%s)", label, params["total"],
-             ", ".join(f"{k} {v}" for k, v in params.items() if k != "total"))
-    if cfg.head.name == "rbf":
-        log.info("RBF codebook %s: minimum pairwise Hamming distance %d", model.head.templates_name,
-                 min_hamming_distance(model.head.templates))
+    trainer, logger = _trainer(cfg, job_dir, quiet, devices, [checkpoint, timer])
+    _log_model(label, model, params)
     _stage(trainer, trainer.fit, module, datamodule=data)
-    epochs = trainer.current_epoch
     best_epoch = int(torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=False)["epoch"]) + 1
     _stage(trainer, trainer.test, module, datamodule=data, ckpt_path=checkpoint.best_model_path, verbose=False)
-    test_acc = float(trainer.callback_metrics["test/acc"])
-    test_loss = float(trainer.callback_metrics["test/loss"])
-    train_acc, train_loss = evaluate(module.model, data.eval_batches("train"))
-    val_acc, val_loss = evaluate(module.model, data.eval_batches("val"))
-    confusion = module.confusion or []
-    per_class = [row[i] / max(1, sum(row)) for i, row in enumerate(confusion)]
-    metrics = {"train_acc": train_acc, "train_loss": train_loss, "val_acc": val_acc, "val_loss": val_loss,
-               "test_acc": test_acc, "test_loss": test_loss}
+    metrics = _final_metrics(trainer, module, data)
     logger.log_hyperparams(hparams(cfg), {f"hparams/{k}": v for k, v in metrics.items()})
     logger.finalize("success")
+    confusion = module.confusion or []
     # Thread count changes floating-point reduction order, so it is part of what reproduces a run.
-    return {"metrics": metrics, "epochs": epochs, "best_epoch": best_epoch, "epoch_times_s": timer.times,
-            "threads": torch.get_num_threads(),
-            "parameters": params,
-            "per_class_test_acc": per_class, "confusion_matrix": confusion,
-            "checkpoint": checkpoint.best_model_path}
+    return {"metrics": metrics, "epochs": trainer.current_epoch, "best_epoch": best_epoch,
+            "epoch_times_s": timer.times, "threads": torch.get_num_threads(), "parameters": params,
+            "per_class_test_acc": [row[i] / max(1, sum(row)) for i, row in enumerate(confusion)],
+            "confusion_matrix": confusion, "checkpoint": checkpoint.best_model_path}
+
+
+def _final_metrics(trainer: L.Trainer, module: LeNetModule, data: TensorDataModule) -> dict[str, float]:
+    """The best checkpoint's accuracy and loss on the three splits (train and val un-augmented)."""
+    train_acc, train_loss = evaluate(module.model, data.eval_batches("train"))
+    val_acc, val_loss = evaluate(module.model, data.eval_batches("val"))
+    return {"train_acc": train_acc, "train_loss": train_loss, "val_acc": val_acc, "val_loss": val_loss,
+            "test_acc": float(trainer.callback_metrics["test/acc"]),
+            "test_loss": float(trainer.callback_metrics["test/loss"])}

@@ -12,8 +12,7 @@ import torch
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from lenet_ablate.model.network import LeNet5
-from lenet_ablate.training.optim import SCHEDULES
-from lenet_ablate.options import option_callable
+from lenet_ablate.options import build
 
 
 class LeNetModule(L.LightningModule):
@@ -100,9 +99,7 @@ class LeNetModule(L.LightningModule):
         self.test_confusion.reset()
 
     def configure_optimizers(self) -> dict[str, Any]:
-        cfg = self.optimizer_cfg
-        opt = option_callable(cfg)(self.parameters())
-        factor = SCHEDULES[cfg["schedule"]]
+        opt, factor = build(self.optimizer_cfg, self.parameters())
         steps_per_epoch = max(1, int(self.trainer.estimated_stepping_batches) // self.max_epochs)
         sched = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda step: factor(step, steps_per_epoch, self.max_epochs))

@@ -1,12 +1,28 @@
-"""Optimizers (the optimizer group's `_target_`s, one signature for all) and learning-rate schedules."""
+"""Optimizers (the optimizer group's `_target_`s) and learning-rate schedules (`optimizer.schedule`).
+
+An optimizer option's target gets the parameters from the LightningModule and every key of its YAML
+but `name` as arguments, and returns an `Optimization`: the torch optimizer and its lr schedule.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 import torch
 from torch import nn
+
+from lenet_ablate.registry import Registry
+
+# Learning-rate multiplier per optimizer step: factor(step, steps_per_epoch, max_epochs).
+Schedule = Callable[[int, int, int], float]
+
+
+class Optimization(NamedTuple):
+    """What an optimizer option builds: the optimizer and the lr multiplier per step."""
+
+    optimizer: torch.optim.Optimizer
+    schedule: Schedule
 
 
 def _kernel(fused: bool) -> dict[str, bool]:
@@ -15,21 +31,27 @@ def _kernel(fused: bool) -> dict[str, bool]:
     return {"fused": True} if fused else {"foreach": True}
 
 
-def sgd(params: Iterable[nn.Parameter], lr: float, momentum: float, weight_decay: float,
-         fused: bool = False) -> torch.optim.Optimizer:
-    return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, **_kernel(fused))
+def sgd(params: Iterable[nn.Parameter], lr: float, momentum: float, weight_decay: float, schedule: str,
+        fused: bool = False) -> Optimization:
+    """SGD with (heavy-ball) momentum."""
+    opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, **_kernel(fused))
+    return Optimization(opt, SCHEDULES.get(schedule))
 
 
-def adam(params: Iterable[nn.Parameter], lr: float, momentum: float, weight_decay: float,
-          fused: bool = False) -> torch.optim.Optimizer:
-    return torch.optim.Adam(params, lr=lr, betas=(momentum, 0.999), weight_decay=weight_decay, **_kernel(fused))
+def adam(params: Iterable[nn.Parameter], lr: float, betas: tuple[float, float], weight_decay: float,
+         schedule: str, fused: bool = False) -> Optimization:
+    """Adam (coupled L2 weight decay, as torch.optim.Adam)."""
+    opt = torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, **_kernel(fused))
+    return Optimization(opt, SCHEDULES.get(schedule))
 
 
-def rmsprop(params: Iterable[nn.Parameter], lr: float, momentum: float, weight_decay: float,
-             fused: bool = False) -> torch.optim.Optimizer:
+def rmsprop(params: Iterable[nn.Parameter], lr: float, momentum: float, weight_decay: float, schedule: str,
+            fused: bool = False) -> Optimization:
+    """RMSprop (PyTorch's, alpha 0.99)."""
     if fused:
         raise ValueError("PyTorch has no fused RMSprop")
-    return torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=True)
+    opt = torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=True)
+    return Optimization(opt, SCHEDULES.get(schedule))
 
 
 # Optimizers with a fused (single-kernel) implementation, for optimizer.fused=true.
@@ -47,9 +69,13 @@ def _cosine_factor(step: int, steps_per_epoch: int, max_epochs: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * step / max(1, steps_per_epoch * max_epochs)))
 
 
-# Learning-rate multiplier per optimizer step.
-SCHEDULES: dict[str, Callable[[int, int, int], float]] = {
-    "none": lambda step, steps_per_epoch, max_epochs: 1.0,
+def _constant_factor(step: int, steps_per_epoch: int, max_epochs: int) -> float:
+    return 1.0
+
+
+# optimizer.schedule: a name here, or the dotted path of a function like these.
+SCHEDULES: Registry[Schedule] = Registry("optimizer.schedule", {
+    "none": _constant_factor,
     "cosine": _cosine_factor,
     "lecun1998": _lecun1998_factor,
-}
+})
