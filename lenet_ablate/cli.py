@@ -91,6 +91,13 @@ def check_output_dirs(argv: list[str]) -> None:
                  f"{'not a folder' if not existing.is_dir() else 'not writable'}).")
 
 
+def say(line: str) -> None:
+    """One line to stdout in a single write, so that jobs running side by side (joblib workers
+    sharing the terminal) never splice their lines together."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def main() -> None:
     """Entry point: `python -m lenet_ablate [overrides]` (see --help). Errors raised inside Hydra's
     sweep (the sweeper, the sweep checks) are let through Hydra's own reporting (HYDRA_FULL_ERROR,
@@ -131,7 +138,7 @@ def _task(cfg: DictConfig) -> None:
     threads, devices = _parallel_settings(hc) if multirun else (None, None)
     job_dir = Path(hc.runtime.output_dir)
     if multirun:
-        print(progress.line(Path(hc.sweep.dir), hc.job.num + 1, job_dir, "started"), flush=True)
+        say(progress.line(Path(hc.sweep.dir), hc.job.num + 1, job_dir, "started"))
     try:
         summary = run_job(cfg, job_dir, quiet=multirun, threads=threads, devices=devices)
     except (DataError, ResultExists) as exc:
@@ -144,11 +151,11 @@ def _task(cfg: DictConfig) -> None:
         if granted_cpus() is not None:
             return  # one cancelled Slurm job: recorded; the sweep collects the others and reruns it next time
         sys.exit(130)
-    print(format_line(summary), flush=True)
+    say(format_line(summary))
     if multirun:
         trained = summary.get("action") == "trained"
-        print(progress.line(Path(hc.sweep.dir), hc.job.num + 1, job_dir, summary["status"] if trained else "skipped",
-                            summary.get("wall_time_s") if trained else None), flush=True)
+        say(progress.line(Path(hc.sweep.dir), hc.job.num + 1, job_dir, summary["status"] if trained else "skipped",
+                          summary.get("wall_time_s") if trained else None))
     if not multirun and summary["status"] == "failed":
         sys.exit(1)
 

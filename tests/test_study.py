@@ -148,14 +148,22 @@ def test_seeds_auto_adds_the_seeds_the_pilot_spread_asks_for_and_a_rerun_trains_
 
 
 def test_progress_lines_read_the_sweep_total_from_its_file(tmp_path):
-    """The total travels in <sweep>/.progress.json, so a job in another (reused) worker process
-    prints the current total; the ETA divides the remaining work over the parallel jobs."""
+    """The total travels in <sweep>/.progress.json and the job times in the sweep's summaries, so a
+    job in any worker process (a fresh one included) prints the current total and ETA; the ETA
+    divides the remaining work over the parallel jobs."""
     from lenet_ablate.study.sweeps import Progress
 
     parent, worker = Progress(), Progress()  # the sweep's process and a joblib worker
+    (tmp_path / "old").mkdir()  # trained by an earlier sweep: not part of this one's times
+    (tmp_path / "old" / "summary.json").write_text(json.dumps({"action": "trained", "wall_time_s": 999.0}))
+    os.utime(tmp_path / "old" / "summary.json", (0, 0))
     parent.start(tmp_path, total=4, parallel=2)
-    assert worker.line(tmp_path, 1, tmp_path / "a", "started").startswith("[job 1/4] ")
+    first = worker.line(tmp_path, 1, tmp_path / "a", "started")
+    assert first.startswith("[job 1/4] ") and first.endswith("ETA after the first job")
     parent.resize(tmp_path, 10)  # seeds=auto added 6 jobs
-    line = worker.line(tmp_path, 5, tmp_path / "b", "completed", duration=60.0)
-    assert line.startswith("[job 5/10] ") and " completed in 1m00s " in line
-    assert line.endswith("ETA 2m30s")  # 60 s x 5 jobs left / 2 in parallel
+    for name, seconds, action in [("a", 60.0, "trained"), ("b", 120.0, "trained"), ("c", 5.0, "skipped")]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps({"action": action, "wall_time_s": seconds}))
+    line = Progress().line(tmp_path, 5, tmp_path / "b", "completed", duration=120.0)
+    assert line.startswith("[job 5/10] ") and " completed in 2m00s " in line
+    assert line.endswith("ETA 3m45s")  # mean 90 s x 5 jobs left / 2 in parallel

@@ -60,17 +60,14 @@ def validate_sweep(config: DictConfig) -> int:
 class Progress:
     """`[job k/N] <folder> <event> | elapsed, ETA` lines. The sweep's size, start and parallelism
     live in <sweep dir>/.progress.json (written atomically by the sweep's process, read by every
-    job), so jobs in other processes (joblib, Slurm) always print the current total; the ETA is the
-    mean time of the jobs this process trained so far times the jobs left, over the parallel jobs."""
+    job), so jobs in other processes (joblib, Slurm) always print the current total. The ETA is the
+    mean wall time of the jobs trained since the sweep started, by any process (read from their
+    summaries), times the jobs left, over the parallel jobs."""
 
     FILE = ".progress.json"
 
-    def __init__(self) -> None:
-        self.trained: list[float] = []
-
     def start(self, sweep_dir: Path, total: int, parallel: int = 1) -> None:
         write_json(Path(sweep_dir) / self.FILE, {"total": total, "started": time.time(), "parallel": parallel})
-        self.trained.clear()
 
     def resize(self, sweep_dir: Path, total: int) -> None:
         """A new job count for the running sweep (tune=lr and seeds=auto know it phase by phase)."""
@@ -80,14 +77,24 @@ class Progress:
     def line(self, sweep_dir: Path, k: int, folder: Path, event: str, duration: float | None = None) -> str:
         state = read_json(Path(sweep_dir) / self.FILE) or {"total": 0, "started": time.time(), "parallel": 1}
         total, started, parallel = int(state["total"]), float(state["started"]), max(1, int(state["parallel"]))
-        if duration is not None:
-            self.trained.append(float(duration))
+        times = trained_times(Path(sweep_dir), started)
         left = max(0, total - k) + (event == "started")
-        eta = (_clock(sum(self.trained) / len(self.trained) * left / parallel) if self.trained
-               else "after the first job")
+        eta = _clock(sum(times) / len(times) * left / parallel) if times else "after the first job"
         took = f" in {_clock(duration)}" if duration is not None else ""
         return (f"[job {k}/{total}] {folder} {event}{took} | elapsed {_clock(time.time() - started)}, "
                 f"ETA {eta if left else 'done'}")
+
+
+def trained_times(sweep_dir: Path, since: float) -> list[float]:
+    """Wall times of the sweep's jobs trained (not skipped) since `since` (epoch seconds)."""
+    times = []
+    for path in Path(sweep_dir).glob(f"*/{SUMMARY}"):
+        if path.stat().st_mtime < since:
+            continue
+        s = read_json(path) or {}
+        if s.get("action") == "trained" and s.get("wall_time_s") is not None:
+            times.append(float(s["wall_time_s"]))
+    return times
 
 
 def _clock(seconds: float) -> str:
