@@ -135,6 +135,7 @@ def test_seeds_auto_adds_the_seeds_the_pilot_spread_asks_for_and_a_rerun_trains_
     plan = json.loads((sweep / "seeds.json").read_text())
     assert plan["comparisons"][0]["seeds_planned"] == planned and plan["alpha"] == decide.AUTO_ALPHA
     assert plan["comparisons"][0]["pilot_spread"] == pytest.approx(spread)
+    assert plan["comparisons"][0]["lr_view"] == "default"
     assert sorted(statuses(sweep)) == sorted(f"{lvl}-seed{s}" for lvl in ("max", "avg") for s in range(planned))
     assert set(statuses(sweep).values()) == {"completed"}
     again = run_cli(common, tmp_path)

@@ -42,17 +42,17 @@ def seed_targets(sweep: Path, baseline: dict[str, str], default: dict[str, Any],
     """{"targets": config_id -> seeds wanted, "record": the plan for seeds.json}."""
     runs = tuned.annotate(load_jobs(Path(sweep)), records or [])
     runs = runs[runs.seed.notna() & (runs.seed.astype(float) < pilot)] if "seed" in runs else runs
-    views = [tuned.default_view(runs)] + ([tuned.tuned_view(runs, records)] if records else [])
-    comparisons = [c for view in views for c in _pilot_comparisons(view, baseline, default)]
-    spreads = np.array([d.spread for _, _, d, _ in comparisons], dtype=float)
-    wanted = decide.targets(spreads, [d.n for _, _, d, _ in comparisons], min_effect, seeds_max, alpha)
+    views = [("default", tuned.default_view(runs))] + ([("tuned", tuned.tuned_view(runs, records))] if records else [])
+    comparisons = [(*c, name) for name, view in views for c in _pilot_comparisons(view, baseline, default)]
+    spreads = np.array([c[2].spread for c in comparisons], dtype=float)
+    wanted = decide.targets(spreads, [c[2].n for c in comparisons], min_effect, seeds_max, alpha)
     needs = np.atleast_1d(decide.seeds_to_settle(spreads, int(np.sum(spreads > 0)), min_effect, alpha))
     targets: dict[str, int] = {}
     rows = []
-    for (level, reference, d, name), n, need in zip(comparisons, wanted, needs):
+    for (level, reference, d, name, view), n, need in zip(comparisons, wanted, needs):
         targets[level] = max(targets.get(level, 0), n)
         targets[reference] = max(targets.get(reference, 0), n)
-        rows.append({"comparison": name, "pilot_seeds": d.n, "pilot_spread": d.spread, "seeds_to_settle": float(need),
+        rows.append({"comparison": name, "lr_view": view, "pilot_seeds": d.n, "pilot_spread": d.spread, "seeds_to_settle": float(need),
                      "seeds_planned": n})
     added = sum(r["seeds_planned"] - r["pilot_seeds"] for r in rows)
     record = {"design": "internal pilot: seeds from the pilot's spread only", "pilot_seeds": pilot,
