@@ -43,7 +43,11 @@ def seed_targets(sweep: Path, baseline: dict[str, str], default: dict[str, Any],
     runs = tuned.annotate(load_jobs(Path(sweep)), records or [])
     runs = runs[runs.seed.notna() & (runs.seed.astype(float) < pilot)] if "seed" in runs else runs
     views = [("default", tuned.default_view(runs))] + ([("tuned", tuned.tuned_view(runs, records))] if records else [])
-    comparisons = [(*c, name) for name, view in views for c in _pilot_comparisons(view, baseline, default)]
+    # The tuned view names its runs by their default-lr configuration; their seeds go to the tuned one.
+    to_tuned = {r["config_id"]: r["tuned_config_id"] for r in records or []}
+    comparisons = [(to_tuned.get(level, level), to_tuned.get(ref, ref), d, label, name) if name == "tuned"
+                   else (level, ref, d, label, name)
+                   for name, view in views for level, ref, d, label in _pilot_comparisons(view, baseline, default)]
     spreads = np.array([c[2].spread for c in comparisons], dtype=float)
     wanted = decide.targets(spreads, [c[2].n for c in comparisons], min_effect, seeds_max, alpha)
     needs = np.atleast_1d(decide.seeds_to_settle(spreads, int(np.sum(spreads > 0)), min_effect, alpha))
