@@ -111,3 +111,17 @@ def test_tuned_sweep_selects_by_validation_reuses_screening_runs_and_reports_bot
                        if line.startswith("| avg"))
     avg = [summaries[f"avg-seed{s}"]["metrics"]["test_acc"] for s in (0, 1)]
     assert f"{sum(avg) / 2:.4f}" in default_row
+
+    # seeds=auto on this sweep: the tuned view's seeds go to the tuned configurations (lr 0.1).
+    from lenet_ablate.report.seeds import seed_targets
+    from lenet_ablate.report.tuned import load_tuning
+    from lenet_ablate.study.identity import factors
+
+    base = summaries["max-seed0"]["config"]
+    plan = seed_targets(sweep, factors(base), base, 2, 0.01, 4, records=load_tuning(sweep))
+    views = {(r["comparison"], r["lr_view"]): r["seeds_planned"] for r in plan["record"]["comparisons"]}
+    assert set(views) == {("pooling=avg", "default"), ("pooling=avg", "tuned")}
+    tuned = {lvl: summaries[f"{lvl}-seed1-lr0.1"]["config_id"] for lvl in ("max", "avg")}
+    default = {lvl: summaries[f"{lvl}-seed1"]["config_id"] for lvl in ("max", "avg")}
+    assert plan["targets"][tuned["avg"]] == plan["targets"][tuned["max"]] == views[("pooling=avg", "tuned")]
+    assert plan["targets"][default["avg"]] == plan["targets"][default["max"]] == views[("pooling=avg", "default")]
