@@ -24,6 +24,7 @@ import pandas as pd
 
 from lenet_ablate.report import stats
 from lenet_ablate.report.collect import find_sweeps, load_curves, load_jobs
+from lenet_ablate.report.tuned import annotate, load_tuning
 from lenet_ablate.report.experiments import completed, configurations, experiments, factor_names
 from lenet_ablate.study.identity import hparams as run_hparams
 
@@ -95,6 +96,8 @@ def write_configurations(sweep: Path, baseline: dict[str, str], default: dict[st
     runs = load_jobs(sweep)
     if runs.empty or "config_id" not in runs:
         return []
+    # tune=lr's short screening runs choose an lr; they are not configurations anyone compares.
+    runs = runs[annotate(runs, load_tuning(sweep)).lr_role != "screening"]
     configs = configurations(runs, baseline, default)
     done = completed(runs)
     if configs.empty or done.empty:

@@ -125,3 +125,9 @@ def test_tuned_sweep_selects_by_validation_reuses_screening_runs_and_reports_bot
     default = {lvl: summaries[f"{lvl}-seed1"]["config_id"] for lvl in ("max", "avg")}
     assert plan["targets"][tuned["avg"]] == plan["targets"][tuned["max"]] == views[("pooling=avg", "tuned")]
     assert plan["targets"][default["avg"]] == plan["targets"][default["max"]] == views[("pooling=avg", "default")]
+
+    # In TensorBoard: the four configurations (each level at both lrs), not the screening runs.
+    from lenet_ablate.tensorboard import write_configurations
+
+    folders = write_configurations(sweep, factors(base), base)
+    assert len(folders) == 4 and not any("5e-05" in f.name or "500" in f.name for f in folders), folders
