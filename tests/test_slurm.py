@@ -68,9 +68,9 @@ def test_scancel_mid_training_records_interrupted_and_the_next_submission_redoes
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     summary = tmp_path / "pooling" / "max-seed0" / "summary.json"
     deadline = time.time() + 120
-    while time.time() < deadline and not list(summary.parent.glob("tb/events.out.tfevents*")):
+    # An epoch trained and validated (the best checkpoint exists): the job is mid-training.
+    while time.time() < deadline and not (summary.parent / "checkpoints" / "best.ckpt").exists():
         time.sleep(0.5)
-    time.sleep(2)  # some epochs into training
     jobs = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True, env=slurm.env).stdout.split()
     assert jobs, "the job should be running"
     subprocess.run(["scancel", *jobs], check=True, env=slurm.env)

@@ -38,8 +38,9 @@ class LeNet5(nn.Module):
     | out   | head 84->10 (softmax linear or RBF)        | 10         |
 
     Each argument but `input_side` makes a fresh layer per call, in the order of the table (so the
-    random initial weights are drawn in that order); `norm` may make None (no normalisation). Pooling follows the activation (the modern order; max
-    pooling with ReLU is computed before it, which is equivalent and cheaper).
+    random initial weights are drawn in that order); `norm` may make None (no normalisation).
+    Pooling follows the activation (the modern order; max pooling with ReLU is computed before it,
+    which is equivalent and cheaper).
     """
 
     def __init__(self, act: Factory, pool: Factory, norm: Factory, drop: Factory, c3: Factory,

@@ -45,9 +45,11 @@ def seed_targets(sweep: Path, baseline: dict[str, str], default: dict[str, Any],
     views = [("default", tuned.default_view(runs))] + ([("tuned", tuned.tuned_view(runs, records))] if records else [])
     # The tuned view names its runs by their default-lr configuration; their seeds go to the tuned one.
     to_tuned = {r["config_id"]: r["tuned_config_id"] for r in records or []}
-    comparisons = [(to_tuned.get(level, level), to_tuned.get(ref, ref), d, label, name) if name == "tuned"
-                   else (level, ref, d, label, name)
-                   for name, view in views for level, ref, d, label in _pilot_comparisons(view, baseline, default)]
+    comparisons = []
+    for name, view in views:
+        rename = to_tuned if name == "tuned" else {}
+        comparisons += [(rename.get(level, level), rename.get(ref, ref), d, label, name)
+                        for level, ref, d, label in _pilot_comparisons(view, baseline, default)]
     spreads = np.array([c[2].spread for c in comparisons], dtype=float)
     wanted = decide.targets(spreads, [c[2].n for c in comparisons], min_effect, seeds_max, alpha)
     needs = np.atleast_1d(decide.seeds_to_settle(spreads, int(np.sum(spreads > 0)), min_effect, alpha))
@@ -56,8 +58,8 @@ def seed_targets(sweep: Path, baseline: dict[str, str], default: dict[str, Any],
     for (level, reference, d, name, view), n, need in zip(comparisons, wanted, needs):
         targets[level] = max(targets.get(level, 0), n)
         targets[reference] = max(targets.get(reference, 0), n)
-        rows.append({"comparison": name, "lr_view": view, "pilot_seeds": d.n, "pilot_spread": d.spread, "seeds_to_settle": float(need),
-                     "seeds_planned": n})
+        rows.append({"comparison": name, "lr_view": view, "pilot_seeds": d.n, "pilot_spread": d.spread,
+                     "seeds_to_settle": float(need), "seeds_planned": n})
     added = sum(r["seeds_planned"] - r["pilot_seeds"] for r in rows)
     record = {"design": "internal pilot: seeds from the pilot's spread only", "pilot_seeds": pilot,
               "min_effect": min_effect, "seeds_max": seeds_max, "alpha": alpha, "comparisons": rows,
