@@ -3,7 +3,7 @@ downloading and reading the idx .gz files."""
 
 from __future__ import annotations
 
-from lenet_ablate.errors import DataError
+from lenet_ablate.errors import ConfigError, DataError
 from lenet_ablate.registry import Registry
 
 import gzip
@@ -88,9 +88,10 @@ def find_files(name: str, root: str | None, md5: dict[str, tuple[str, ...]] | No
     match a published sum; `md5` ({split key: [sums]}, keys as in SPLIT_FILES) replaces the
     published table, for data of one's own.
     """
-    if name not in DATASETS and "." not in name:
-        raise DataError(f"unknown data set {name!r}; allowed: {', '.join(DATASETS)}")
-    spec = DATASETS.get(name)
+    try:
+        spec = DATASETS.get(name)
+    except ConfigError:  # here the data set is missing, not a config value: a data error
+        raise DataError(f"unknown data set {name!r}; allowed: {', '.join(DATASETS)}") from None
     if md5:
         sums = {SPLIT_FILES[k]: (v,) if isinstance(v, str) else tuple(v) for k, v in md5.items()}
     else:
