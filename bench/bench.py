@@ -30,7 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import lightning as L
 import torch
+from lightning.pytorch.loggers import TensorBoardLogger
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 from lenet_ablate.data.files import SPLIT_FILES, find_files  # noqa: E402
 from lenet_ablate.model.network import LeNet5, build_model  # noqa: E402
 from lenet_ablate.study.records import write_json  # noqa: E402
+from lenet_ablate.training.job import EpochTimer  # noqa: E402
 
 OPTIMIZER = {"lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4}
 
@@ -91,40 +96,35 @@ def median_epoch(times: list[float]) -> float:
     return statistics.median(times[1:] or times)
 
 
+class Plain(L.LightningModule):
+    """The tutorial LightningModule: the baseline LeNet-5, cross-entropy, SGD."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = baseline_model()
+
+    def training_step(self, batch, _):
+        x, y = batch
+        loss = torch.nn.functional.cross_entropy(self.model(x), y)
+        self.log("train/loss", loss)
+        return loss
+
+    def test_step(self, batch, _):
+        x, y = batch
+        self.log("test/acc", (self.model(x).argmax(1) == y).float().mean())
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), **OPTIMIZER)
+
+
 def conventional(root: Path, epochs: int, augment: bool, threads: int, device: str = "cpu") -> dict:
     """The pipeline a user would write first: per-image transforms, DataLoader, Lightning Trainer."""
-    import lightning as L
-    from lightning.pytorch.loggers import TensorBoardLogger
-    from torch.utils.data import DataLoader
-    from torchvision import datasets, transforms
-
-    from lenet_ablate.training.job import EpochTimer
-
     torch.set_num_threads(threads)
     L.seed_everything(0, verbose=False)
     norm = [transforms.ToTensor(), transforms.Normalize((0.2860,), (0.3530,))]
     aug = [transforms.RandomCrop(28, padding=2), transforms.RandomHorizontalFlip()] if augment else []
     train = datasets.FashionMNIST(str(root), train=True, transform=transforms.Compose(aug + norm))
     test = datasets.FashionMNIST(str(root), train=False, transform=transforms.Compose(norm))
-
-    class Plain(L.LightningModule):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = baseline_model()
-
-        def training_step(self, batch, _):
-            x, y = batch
-            loss = torch.nn.functional.cross_entropy(self.model(x), y)
-            self.log("train/loss", loss)
-            return loss
-
-        def test_step(self, batch, _):
-            x, y = batch
-            self.log("test/acc", (self.model(x).argmax(1) == y).float().mean())
-
-        def configure_optimizers(self):
-            return torch.optim.SGD(self.parameters(), **OPTIMIZER)
-
     timer = EpochTimer()
     log_dir = Path(tempfile.mkdtemp(prefix="bench_tb_"))
     trainer = L.Trainer(accelerator=device, max_epochs=epochs, logger=TensorBoardLogger(str(log_dir)),
@@ -182,8 +182,7 @@ def concurrent(files: dict[str, Path], epochs: int, jobs: int, md5: dict[str, st
     return {"jobs": jobs, "threads_per_job": threads, "runs": runs}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    """Run the benchmark and return (and write) its results."""
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=3, help="epochs per pipeline; the first is warm-up")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
@@ -194,8 +193,11 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--concurrent", default=None,
                    help="comma-separated numbers of lenet_ablate jobs to run at once (default: 2 on the CPU, "
                         "2,4,8 on a GPU; 0 to skip)")
-    args = p.parse_args(argv)
-    threads = torch.get_num_threads()
+    return p.parse_args(argv)
+
+
+def _measure(args: argparse.Namespace, threads: int) -> dict:
+    """Train every pipeline (interleaved: plain, then augmented) and the concurrent jobs."""
     md5 = json.loads(args.md5_json) if args.md5_json else None
     concurrency = [int(k) for k in (args.concurrent or ("2,4,8" if args.device == "gpu" else "2")).split(",")
                    if int(k) > 1]
@@ -219,19 +221,28 @@ def main(argv: list[str] | None = None) -> dict:
             results["concurrent"].append(concurrent(files, args.epochs, jobs, md5, args.device))
     finally:
         shutil.rmtree(tv_root, ignore_errors=True)
+    return results
+
+
+def _rates(results: dict, device: str, threads: int) -> None:
+    """Add s/epoch, images/s and the share of the arithmetic floor to every pipeline, and print them."""
     flops = train_flops_per_image()
     peak = matmul_peak_gflops(threads)
-    print(f"\nLeNet-5 training on {args.device}: {flops / 1e6:.2f} MFLOP/image; fp32 matmul peak (CPU) "
+    print(f"\nLeNet-5 training on {device}: {flops / 1e6:.2f} MFLOP/image; fp32 matmul peak (CPU) "
           f"{peak:.0f} GFLOP/s ({threads} threads)")
     print(f"{'pipeline':28s} {'s/epoch':>8s} {'img/s':>9s} {'test acc':>9s} {'floor %':>8s}")
     for name, r in results["runs"].items():
         r["s_per_epoch"] = median_epoch(r["epoch_times_s"])
         r["images_per_s"] = r["images"] / r["s_per_epoch"]
         r["floor_fraction"] = flops * r["images"] / (peak * 1e9) / r["s_per_epoch"]
-        floor = f"{100 * r['floor_fraction']:7.1f}%" if args.device == "cpu" else "       -"
+        floor = f"{100 * r['floor_fraction']:7.1f}%" if device == "cpu" else "       -"
         print(f"{name:28s} {r['s_per_epoch']:8.2f} {r['images_per_s']:9.0f} {r['test_acc']:9.4f} {floor}")
     results["flops_per_image"] = flops
     results["matmul_peak_gflops"] = peak
+
+
+def _ratios(results: dict) -> None:
+    """Add and print the speed-ups over the conventional pipeline and of concurrent jobs over one."""
     for tag in ("plain", "augment"):
         runs = results["runs"]
         ratio = runs[f"lenet_ablate_{tag}"]["images_per_s"] / runs[f"conventional_{tag}"]["images_per_s"]
@@ -244,11 +255,19 @@ def main(argv: list[str] | None = None) -> dict:
         c["vs_one_job"] = c["total_images_per_s"] / single["images_per_s"]
         print(f"{c['jobs']} lenet_ablate jobs at once (augment): {c['s_per_epoch_per_job']:.2f} s/epoch each, "
               f"{c['total_images_per_s']:.0f} img/s in total = {c['vs_one_job']:.2f}x one job")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the benchmark and return (and write) its results."""
+    args = _parse(argv)
+    threads = torch.get_num_threads()
+    results = _measure(args, threads)
+    _rates(results, args.device, threads)
+    _ratios(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_json(args.out, results)
     print(f"results: {args.out}")
     return results
-
 
 if __name__ == "__main__":
     main()

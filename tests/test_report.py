@@ -201,3 +201,17 @@ def test_a_seed_that_never_learned_is_flagged(sweep, tmp_path):
     md = (out / "activation" / "report.md").read_text()
     baseline_row = next(line for line in md.splitlines() if line.startswith("| baseline "))
     assert "1 seed(s) never learned (validation accuracy near chance)" in baseline_row
+
+
+def test_configurations_sharing_a_label_are_told_apart_by_their_settings():
+    # Adam at its default and at its tuned lr both read "optimizer=adam" against an SGD baseline.
+    from lenet_ablate.report.experiments import _distinct
+
+    default = {"optimizer": {"name": "adam", "lr": 0.002}, "seed": 0}
+    tuned = {"optimizer": {"name": "adam", "lr": 0.004}, "seed": 1}
+    labels = ["optimizer=adam", "optimizer=adam", "baseline"]
+    assert _distinct(labels, [default, tuned, default], ["aaaaaa11", "bbbbbb22", "cccccc33"]) == [
+        "optimizer=adam, optimizer.lr=0.002", "optimizer=adam, optimizer.lr=0.004", "baseline"]
+    # Alike in every compared setting (the seed is not one): the short config id tells them apart.
+    assert _distinct(labels, [default, {**default, "seed": 3}, default], ["aaaaaa11", "bbbbbb22", "cccccc33"]) == [
+        "optimizer=adam [aaaaaa]", "optimizer=adam [bbbbbb]", "baseline"]

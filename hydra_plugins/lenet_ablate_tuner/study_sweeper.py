@@ -47,8 +47,6 @@ class StudySweeper(BasicSweeper):
     def sweep(self, arguments: list[str]) -> Any:
         if self.config.tune.name != "lr" and str(self.config.seeds) != "auto":
             return super().sweep(arguments)
-        from lenet_ablate.study import tuning
-        from lenet_ablate.study.records import write_json
         from lenet_ablate.study.sweeps import progress
 
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
@@ -57,11 +55,9 @@ class StudySweeper(BasicSweeper):
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
-        tune = self.config.tune
-
         configs = self._configurations(jobs)
         launched: set[str] = set()  # job ids over all phases: a run is launched once
-        if tune.name != "lr":
+        if self.config.tune.name != "lr":
             finals: list[list[str]] = []
             for c in configs:
                 for job in c["jobs"]:
@@ -69,22 +65,31 @@ class StudySweeper(BasicSweeper):
             progress.resize(sweep_dir, len(finals))
             returns, done = [self._launch(finals, 0)], len(finals)
         else:
-            screen = self._screening(configs, launched)
-            progress.resize(sweep_dir, len(screen) + 2 * len(jobs))
-            log.info("tune=lr: screening %d runs (%d configurations x %d lrs x %d seeds, %d epochs)", len(screen),
-                     len(configs), len(tune.lr_scales), tune.seeds, tune.epochs)
-            returns = [self._launch(screen, 0)]
-            records, finals = self._choose(configs, sweep_dir, launched)
-            with FileLock(str(sweep_dir / ".tuning.lock")):
-                write_json(sweep_dir / tuning.TUNING, tuning.merge_records(sweep_dir / tuning.TUNING, records))
-            progress.resize(sweep_dir, len(screen) + len(finals))
-            returns.append(self._launch(finals, len(screen)))
-            done = len(screen) + len(finals)
+            returns, done = self._tuned(configs, sweep_dir, launched, len(jobs))
         if str(self.config.seeds) == "auto":
             more = self._more_seeds(configs, sweep_dir, launched)
             progress.resize(sweep_dir, done + len(more))
             returns.append(self._launch(more, done))
         return returns
+
+    def _tuned(self, configs: list[dict], sweep_dir: Path, launched: set[str], n_jobs: int) -> tuple[list, int]:
+        """tune=lr: screen every configuration's lr grid, choose, record, then run every final job."""
+        from lenet_ablate.study import tuning
+        from lenet_ablate.study.records import write_json
+        from lenet_ablate.study.sweeps import progress
+
+        tune = self.config.tune
+        screen = self._screening(configs, launched)
+        progress.resize(sweep_dir, len(screen) + 2 * n_jobs)
+        log.info("tune=lr: screening %d runs (%d configurations x %d lrs x %d seeds, %d epochs)", len(screen),
+                 len(configs), len(tune.lr_scales), tune.seeds, tune.epochs)
+        returns = [self._launch(screen, 0)]
+        records, finals = self._choose(configs, sweep_dir, launched)
+        with FileLock(str(sweep_dir / ".tuning.lock")):
+            write_json(sweep_dir / tuning.TUNING, tuning.merge_records(sweep_dir / tuning.TUNING, records))
+        progress.resize(sweep_dir, len(screen) + len(finals))
+        returns.append(self._launch(finals, len(screen)))
+        return returns, len(screen) + len(finals)
 
     def _more_seeds(self, configs: list[dict[str, Any]], sweep_dir: Path, launched: set[str]) -> list[list[str]]:
         """seeds=auto: the jobs that bring each configuration to the seeds its comparisons need."""

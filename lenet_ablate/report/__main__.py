@@ -47,8 +47,7 @@ def sweep_analysis(sweep: Path, method: str, min_effect: float | None) -> Analys
                     int(cfg.seeds_max) if auto and "seeds_max" in cfg else None)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line; returns the exit status."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lenet_ablate.report", description=__doc__.splitlines()[0])
     parser.add_argument("sweeps", nargs="*", type=Path, help="sweep folders (default: every sweep under multirun/)")
     parser.add_argument("--out", type=Path, default=Path("multirun_reports"), help="output folder")
@@ -56,7 +55,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="smallest test-accuracy difference of interest (default: the sweep's min_effect, 0.01)")
     parser.add_argument("--method", choices=stats.METHODS, default="hommel",
                         help="family-wise adjustment: hommel (default) or holm (the analysis of earlier reports)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line; returns the exit status."""
+    args = _parser().parse_args(argv)
     try:
         sweeps = find_sweeps(args.sweeps or [Path("multirun")])
         if not sweeps:

@@ -78,9 +78,8 @@ def configurations(runs: pd.DataFrame, baseline: dict[str, str], default: dict[s
     # Name factors outside the baseline's (a user's own) only where they vary: summaries of older
     # versions list data and model as factors too.
     named = [f for f in factors if f in baseline or (f in table and table[f].nunique() > 1)]
-    table["configuration"] = [_label(r, reference, named, baseline) for _, r in table.iterrows()]
-    dup = table.configuration.duplicated(keep=False)
-    table.loc[dup, "configuration"] += " [" + table.loc[dup, "config_id"].str[:6] + "]"
+    table["configuration"] = _distinct([_label(r, reference, named, baseline) for _, r in table.iterrows()],
+                                       list(table._config), list(table.config_id))
     table["warnings"] = table.apply(warnings, axis=1)
     return table
 
@@ -90,6 +89,19 @@ def _differences(config: dict[str, Any], other: dict[str, Any], skip: list[str])
     one of them has, from another code version, are not differences); `skip`: nodes left out."""
     mine, theirs = (flatten(canonical(drop_keys(plain(c), (*BOOKKEEPING, "seed", *skip)))) for c in (config, other))
     return [f"{k}={mine[k]}" for k in sorted(set(mine) & set(theirs)) if mine[k] != theirs[k]]
+
+
+def _distinct(labels: list[str], configs: list[dict], ids: list[str]) -> list[str]:
+    """Labels that several configurations share get the settings in which each differs from the
+    others (Adam at its default and at its tuned lr: `optimizer.lr=0.002` / `0.004`); a short config
+    id where even that leaves two alike."""
+    out = list(labels)
+    for i, label in enumerate(labels):
+        twins = [j for j, other in enumerate(labels) if other == label and j != i]
+        diffs = sorted({d for j in twins for d in _differences(configs[i], configs[j], [])})
+        if twins and label != "baseline":  # the reference keeps its name
+            out[i] = ", ".join([label, *diffs])
+    return [f"{label} [{ids[i][:6]}]" if out.count(label) > 1 else label for i, label in enumerate(out)]
 
 
 def _label(row: pd.Series, reference: pd.Series, factors: list[str], baseline: dict[str, str]) -> str:

@@ -63,6 +63,6 @@ def seed_targets(sweep: Path, baseline: dict[str, str], default: dict[str, Any],
     added = sum(r["seeds_planned"] - r["pilot_seeds"] for r in rows)
     record = {"design": "internal pilot: seeds from the pilot's spread only", "pilot_seeds": pilot,
               "min_effect": min_effect, "seeds_max": seeds_max, "alpha": alpha, "comparisons": rows,
-              "summary": f"{len(rows)} comparisons, {sum(r['seeds_planned'] > r['pilot_seeds'] for r in rows)} "
-                         f"get more seeds ({added} in all)"}
+              "summary": f"{len(rows)} comparison(s), {sum(r['seeds_planned'] > r['pilot_seeds'] for r in rows)} "
+                         f"with more seeds ({added} seeds added over their levels)"}
     return {"targets": targets, "record": record}

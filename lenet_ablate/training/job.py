@@ -92,6 +92,19 @@ def run_job(cfg: DictConfig, job_dir: Path, quiet: bool = False, threads: int | 
         lock.release()
 
 
+def _running(cfg: DictConfig, key: str, job_dir: Path) -> dict[str, Any]:
+    """The summary of a job that has started training."""
+    return {
+        "status": "running", "action": "trained", "job_id": key, "identity_scheme": SCHEME,
+        "config_id": config_id(cfg), "factors": factors(cfg),
+        "seed": cfg.seed, "started_at": _now(),
+        "version": lenet_ablate.__version__, "git": git_info(), "config": plain(cfg),
+        # With interpolations kept: the report attributes `${factor.key}` settings to their factor.
+        "config_unresolved": OmegaConf.to_container(cfg, resolve=False),
+        "tensorboard": str(job_dir / "tb"), "job_dir": str(job_dir),
+    }
+
+
 def _run_locked(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, devices: Any) -> dict[str, Any]:
     path = job_dir / SUMMARY
     key = job_id(cfg)
@@ -103,15 +116,7 @@ def _run_locked(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None
         return {**old, "action": "skipped"}  # the result stays untouched on disk
     for stale in ("tb", "checkpoints"):
         shutil.rmtree(job_dir / stale, ignore_errors=True)
-    summary: dict[str, Any] = {
-        "status": "running", "action": "trained", "job_id": key, "identity_scheme": SCHEME,
-        "config_id": config_id(cfg), "factors": factors(cfg),
-        "seed": cfg.seed, "started_at": _now(),
-        "version": lenet_ablate.__version__, "git": git_info(), "config": plain(cfg),
-        # With interpolations kept: the report attributes `${factor.key}` settings to their factor.
-        "config_unresolved": OmegaConf.to_container(cfg, resolve=False),
-        "tensorboard": str(job_dir / "tb"), "job_dir": str(job_dir),
-    }
+    summary = _running(cfg, key, job_dir)
     write_json(path, summary)
     start = time.perf_counter()
     try:
