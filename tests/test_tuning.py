@@ -131,3 +131,20 @@ def test_tuned_sweep_selects_by_validation_reuses_screening_runs_and_reports_bot
 
     folders = write_configurations(sweep, factors(base), base)
     assert len(folders) == 4 and not any("5e-05" in f.name or "500" in f.name for f in folders), folders
+
+
+def test_a_configuration_tuned_under_two_identity_schemes_has_one_record(tmp_path):
+    """tuning.json keeps each record under the id it was written with; after a scheme change a
+    retuned configuration is there twice. The report reads one record, the latest decision."""
+    from lenet_ablate.report.tuned import load_tuning
+    from lenet_ablate.study.identity import config_id
+    from lenet_ablate.study.records import write_json
+
+    config = {"optimizer": {"name": "sgd", "lr": 0.05}, "seed": 0}
+    write_json(tmp_path / "baseline-seed0" / "summary.json", {"status": "completed", "config": config})
+    record = {"base_lr": 0.05, "example_job": "baseline-seed0", "tuned_config_id": "t"}
+    write_json(tmp_path / "tuning.json", {"configurations": [
+        {**record, "config_id": "scheme-1-id", "chosen_lr": 0.1, "decided_at": "2026-11-22T23:00:00+0000"},
+        {**record, "config_id": "scheme-3-id", "chosen_lr": 0.025, "decided_at": "2026-11-29T19:15:15+0000"}]})
+    records = load_tuning(tmp_path)
+    assert [(r["config_id"], r["chosen_lr"]) for r in records] == [(config_id(config), 0.025)]

@@ -28,15 +28,18 @@ def _current_id(sweep: Path, job: str, stored: str) -> str:
 
 def load_tuning(sweep: Path) -> list[dict[str, Any]]:
     """The tuning records of a sweep folder (none for sweeps run without tune=lr), their ids
-    recomputed from the jobs' stored configs (so records of older identity schemes still match)."""
+    recomputed from the jobs' stored configs (so records of older identity schemes still match).
+    One record per configuration: where a sweep was tuned again after an identity-scheme change,
+    the file holds its record under both ids, and the latest decision counts."""
     data = read_json(Path(sweep) / TUNING) or {}
-    out = []
-    for r in data.get("configurations", []):
+    out: dict[str, dict[str, Any]] = {}
+    for r in sorted(data.get("configurations", []), key=lambda r: r.get("decided_at", "")):
         example = r.get("example_job", "")
         tuned_job = run_subdir(example, r["chosen_lr"]) if r["chosen_lr"] != r["base_lr"] else example
-        out.append({**r, "sweep": Path(sweep).name, "config_id": _current_id(sweep, example, r["config_id"]),
-                    "tuned_config_id": _current_id(sweep, tuned_job, r["tuned_config_id"])})
-    return out
+        config = _current_id(sweep, example, r["config_id"])
+        out[config] = {**r, "sweep": Path(sweep).name, "config_id": config,
+                       "tuned_config_id": _current_id(sweep, tuned_job, r["tuned_config_id"])}
+    return list(out.values())
 
 
 def annotate(runs: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFrame:
