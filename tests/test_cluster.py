@@ -4,6 +4,9 @@ test cluster's skip reason (the real cluster tests are in test_slurm.py, make te
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 
 import slurm_local
 from lenet_ablate.study.cluster import _OnceSacctWarning, granted_cpus
@@ -42,3 +45,17 @@ def test_the_test_cluster_says_why_it_cannot_start(monkeypatch, tmp_path):
     monkeypatch.setattr(slurm_local.shutil, "which", lambda name: None)
     monkeypatch.setattr(slurm_local.os, "geteuid", lambda: 1000)
     assert slurm_local.start(tmp_path) == "Slurm is not running and starting it needs root"
+
+
+def test_submitit_logs_once_through_the_applications_logging_and_jobs_keep_its_setup():
+    # A fresh interpreter (submitit configures its handlers at first import, once per process).
+    # This fails if submitit stops honouring its documented SUBMITIT_LOG_LEVEL=NOCONFIG switch.
+    code = ("import logging, os; from lenet_ablate.study.cluster import quiet_sacct; quiet_sacct(); "
+            "print(len(logging.getLogger('submitit').handlers), os.environ.get('SUBMITIT_LOG_LEVEL'))")
+    env = {k: v for k, v in os.environ.items() if k != "SUBMITIT_LOG_LEVEL"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["0", "None"]  # no own handlers; the environment jobs inherit unchanged
+    plain = subprocess.run([sys.executable, "-c", "import logging, submitit; "
+                            "print(len(logging.getLogger('submitit').handlers))"],
+                           capture_output=True, text=True, env=env, check=True)
+    assert plain.stdout.split() == ["2"]  # what the switch avoids: submitit's stdout and stderr handlers

@@ -32,8 +32,9 @@ def summaries(sweep: Path) -> dict[str, dict]:
 
 def test_slurm_sweep_uses_granted_cpus_matches_local_and_skips_completed(slurm, tmp_path, tiny_data):
     common = ["experiment=pooling", "seeds=2", "trainer.max_epochs=1", *data_overrides(*tiny_data)]
-    on_slurm = [*common, "hydra/launcher=slurm", "hydra.launcher.cpus_per_task=2", "hydra.launcher.mem_gb=1",
-                f"study_dir={tmp_path / 'slurm'}"]
+    # trainer.threads=null: the test data's one thread gives way to the CPUs Slurm grants.
+    on_slurm = [*common, "trainer.threads=null", "hydra/launcher=slurm", "hydra.launcher.cpus_per_task=2",
+                "hydra.launcher.mem_gb=1", f"study_dir={tmp_path / 'slurm'}"]
     proc = run_cli(on_slurm, tmp_path, env=slurm.env)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]

@@ -6,6 +6,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
+
+SUBMITIT_LOG_LEVEL = "SUBMITIT_LOG_LEVEL"  # submitit's environment switch for its logging setup
 
 
 def granted_cpus(env: dict[str, str] | None = None) -> int | None:
@@ -51,10 +54,23 @@ class _OnceSacctWarning(logging.Filter):
 
 
 def quiet_sacct() -> None:
-    """One line per distinct sacct error instead of a warning per poll, through a filter on
-    submitit's logger (logging's public API; submitit's own code is left as it is). sacct's own
-    stderr, which submitit does not capture, still reaches the terminal on clusters without
-    accounting."""
+    """submitit's messages once, through the application's (Hydra's) logging, and one line per
+    distinct sacct error instead of a warning per poll. submitit configures its own stdout and
+    stderr handlers when first imported, so each warning would show three times beside Hydra's;
+    its documented switch SUBMITIT_LOG_LEVEL=NOCONFIG leaves logging to the application. It is set
+    only around that first import, so the jobs submitted later (which inherit the environment) log
+    as usual. sacct's own stderr, which submitit does not capture, still reaches the terminal on
+    clusters without accounting."""
+    if "submitit" not in sys.modules:
+        previous = os.environ.get(SUBMITIT_LOG_LEVEL)
+        os.environ[SUBMITIT_LOG_LEVEL] = "NOCONFIG"
+        try:
+            import submitit  # noqa: F401  (reads the switch once, at import)
+        finally:
+            if previous is None:
+                del os.environ[SUBMITIT_LOG_LEVEL]
+            else:
+                os.environ[SUBMITIT_LOG_LEVEL] = previous
     logger = logging.getLogger("submitit")
     if not any(isinstance(f, _OnceSacctWarning) for f in logger.filters):
         logger.addFilter(_OnceSacctWarning())
