@@ -166,6 +166,8 @@ def _typed(cfg: DictConfig, choices: Any) -> DictConfig:
                 if key not in known:
                     typed[key] = plain[key]
             typed.optimizer = _typed_optimizer(plain.optimizer)
+        if typed.dropout.name == "none" and typed.dropout.p:  # `dropout.p=0.3` alone is dropout p0.3
+            typed.dropout.name = f"p{typed.dropout.p}"
         OmegaConf.to_container(typed, resolve=True, throw_on_missing=True)
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None) or "config"

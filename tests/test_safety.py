@@ -137,3 +137,19 @@ def test_scheme_2_summaries_are_migrated_not_refused(tmp_path):
     stored["optimizer"]["momentum"] = 0.5  # another beta1 is another training
     (tmp_path / "summary.json").write_text(json.dumps(summary))
     assert "optimizer.betas: [0.5, 0.999] -> [0.9, 0.999]" in str(conflict(tmp_path, adam))
+
+
+def test_a_dropout_rate_given_alone_is_that_rates_level():
+    """`dropout.p=0.3` on the default `dropout=none` trains dropout 0.3: its level is p0.3 (not a
+    mislabelled "none"), the same training as `dropout=p0.5 dropout.p=0.3`."""
+    from hydra import compose, initialize_config_dir
+
+    from lenet_ablate import config_dir
+    from lenet_ablate.config import validate
+    from lenet_ablate.study.identity import factors, job_id
+
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        alone, named, zero = (validate(compose("config", overrides=o)) for o in
+                              (["dropout.p=0.3"], ["dropout=p0.5", "dropout.p=0.3"], ["dropout.p=0"]))
+    assert factors(alone)["dropout"] == "p0.3" and job_id(alone) == job_id(named)
+    assert factors(zero)["dropout"] == "none"
