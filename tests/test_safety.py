@@ -146,10 +146,13 @@ def test_a_dropout_rate_given_alone_is_that_rates_level():
 
     from lenet_ablate import config_dir
     from lenet_ablate.config import validate
-    from lenet_ablate.study.identity import factors, job_id
+    from lenet_ablate.study.identity import factors, job_id, plain
 
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         alone, named, zero = (validate(compose("config", overrides=o)) for o in
                               (["dropout.p=0.3"], ["dropout=p0.5", "dropout.p=0.3"], ["dropout.p=0"]))
     assert factors(alone)["dropout"] == "p0.3" and job_id(alone) == job_id(named)
     assert factors(zero)["dropout"] == "none"
+    stored = plain(alone)
+    stored["dropout"]["name"] = "none"  # how 0.3.0 stored it: still the same training
+    assert job_id(stored) == job_id(alone)

@@ -74,10 +74,14 @@ def canonical(config: Any) -> Any:
 
 def migrate(config: dict[str, Any]) -> dict[str, Any]:
     """A stored config in today's layout (modifies and returns it): Adam's beta1, stored as
-    `optimizer.momentum` before scheme 3, becomes `optimizer.betas` [beta1, 0.999]."""
+    `optimizer.momentum` before scheme 3, becomes `optimizer.betas` [beta1, 0.999]; a dropout rate
+    given alone, stored under the level "none" before 0.4.0, is named by its rate."""
     opt = config.get("optimizer")
     if isinstance(opt, dict) and opt.get("name") == "adam" and "momentum" in opt and "betas" not in opt:
         opt["betas"] = [opt.pop("momentum"), 0.999]
+    drop = config.get("dropout")
+    if isinstance(drop, dict) and drop.get("name") == "none" and drop.get("p"):
+        drop["name"] = f"p{drop['p']}"
     return config
 
 
