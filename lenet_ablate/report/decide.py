@@ -89,6 +89,11 @@ def targets(spreads: Iterable[float], current: Iterable[int], min_effect: float,
     """Seeds each comparison of one family should have: those that settle it at `min_effect`,
     never fewer than it has, never more than `seeds_max`. The family is the comparisons with a
     known spread; one without (n < 2, or zero spread) gets no more seeds."""
-    spreads, current = np.asarray(list(spreads), dtype=float), list(current)
-    need = seeds_to_settle(spreads, int(np.sum(spreads > 0)), min_effect, alpha)
+    spreads = np.asarray(list(spreads), dtype=float)
+    return planned(seeds_to_settle(spreads, int(np.sum(spreads > 0)), min_effect, alpha), current, seeds_max)
+
+
+def planned(need: Iterable[float], current: Iterable[int], seeds_max: int) -> list[int]:
+    """Seeds to have, from the seeds that settle each comparison (nan: none would): at least the
+    current ones, at most `seeds_max`."""
     return [n if k != k else int(max(n, min(k, seeds_max))) for k, n in zip(np.atleast_1d(need), current)]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from lenet_ablate.study.identity import BOOKKEEPING, canonical, config_hash, drop_keys, flatten, plain
+from lenet_ablate.study.identity import comparable, config_hash, flatten
 from lenet_ablate.report import stats
 
 FAILED = ("diverged", "failed", "interrupted")
@@ -87,7 +87,7 @@ def configurations(runs: pd.DataFrame, baseline: dict[str, str], default: dict[s
 def _differences(config: dict[str, Any], other: dict[str, Any], skip: list[str]) -> list[str]:
     """"key=value" for each setting of `config` that `other` has with another value (settings only
     one of them has, from another code version, are not differences); `skip`: nodes left out."""
-    mine, theirs = (flatten(canonical(drop_keys(plain(c), (*BOOKKEEPING, "seed", *skip)))) for c in (config, other))
+    mine, theirs = (flatten(comparable(c, ("seed", *skip))) for c in (config, other))
     return [f"{k}={mine[k]}" for k in sorted(set(mine) & set(theirs)) if mine[k] != theirs[k]]
 
 

@@ -51,8 +51,8 @@ def seed_targets(sweep: Path, baseline: dict[str, str], default: dict[str, Any],
         comparisons += [(rename.get(level, level), rename.get(ref, ref), d, label, name)
                         for level, ref, d, label in _pilot_comparisons(view, baseline, default)]
     spreads = np.array([c[2].spread for c in comparisons], dtype=float)
-    wanted = decide.targets(spreads, [c[2].n for c in comparisons], min_effect, seeds_max, alpha)
     needs = np.atleast_1d(decide.seeds_to_settle(spreads, int(np.sum(spreads > 0)), min_effect, alpha))
+    wanted = decide.planned(needs, [c[2].n for c in comparisons], seeds_max)
     targets: dict[str, int] = {}
     rows = []
     for (level, reference, d, name, view), n, need in zip(comparisons, wanted, needs):

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from filelock import FileLock, Timeout
 from omegaconf import DictConfig
 
-from lenet_ablate.study.identity import BOOKKEEPING, canonical, drop_keys, flatten, job_id, migrate, plain, stored_job_id
+from lenet_ablate.study.identity import comparable, flatten, job_id, stored_job_id
 from lenet_ablate.study.records import SUMMARY, read_json
 
 LOCK = ".job.lock"
@@ -17,7 +17,7 @@ LOCK = ".job.lock"
 
 def changed_keys(old: Mapping[str, Any], new: DictConfig | Mapping[str, Any]) -> list[str]:
     """"key: old -> new" for every setting that differs (bookkeeping keys left out)."""
-    a, b = (flatten(canonical(drop_keys(migrate(plain(c)), BOOKKEEPING))) for c in (old, new))
+    a, b = (flatten(comparable(c)) for c in (old, new))
     missing = "(absent)"
     return [f"{k}: {a.get(k, missing)} -> {b.get(k, missing)}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 

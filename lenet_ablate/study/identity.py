@@ -85,9 +85,15 @@ def migrate(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+def comparable(cfg: DictConfig | Mapping[str, Any], ignore: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What a config trains, as identities compare it: a plain copy in today's layout, without the
+    bookkeeping keys (and `ignore`), each option named by its `name`."""
+    return canonical(drop_keys(migrate(plain(cfg)), (*BOOKKEEPING, *ignore)))
+
+
 def config_hash(cfg: DictConfig | Mapping[str, Any], ignore: tuple[str, ...] = ()) -> str:
     """16 hex digits identifying `cfg` minus bookkeeping keys (and `ignore`), in canonical form."""
-    config = canonical(drop_keys(migrate(plain(cfg)), (*BOOKKEEPING, *ignore)))
+    config = comparable(cfg, ignore)
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
