@@ -19,7 +19,8 @@ train: $(STAMP)          ## one training run of the baseline
 
 # The study runs one job per core, one thread each (Hydra's joblib launcher); JOBS=1 runs the jobs
 # one after another. trainer.threads=1 either way, so the results do not depend on the machine.
-# SEEDS=auto: 3 pilot seeds, then more where they settle a comparison (up to seeds_max=10).
+# SEEDS=auto: 3 pilot seeds, then looks at 5, 8, 12, 18 and 30 seeds; each comparison gets seeds
+# until it is settled (or cannot settle within seeds_max=30).
 JOBS  ?= $(shell nproc)
 SEEDS ?= auto
 PARALLEL := seeds=$(SEEDS) trainer.threads=1 $(if $(filter-out 1,$(JOBS)),hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS))

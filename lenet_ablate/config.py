@@ -119,7 +119,9 @@ class Config:
     force: bool
     seeds: Any  # an int, or "auto"
     seeds_pilot: int
+    seeds_looks: list[int]
     seeds_max: int
+    seeds_alpha: float
     min_effect: float
     seed_count: int
     study_dir: str
@@ -232,6 +234,9 @@ def _check_study(typed: DictConfig) -> None:
     _check(typed.seeds_pilot >= 2, "seeds_pilot", typed.seeds_pilot, "must be >= 2 (a spread needs 2 seeds)")
     _check(typed.seeds_max >= typed.seeds_pilot, "seeds_max", typed.seeds_max,
            f"must be >= seeds_pilot ({typed.seeds_pilot})")
+    _check(all(n >= 2 for n in typed.seeds_looks), "seeds_looks", list(typed.seeds_looks),
+           "must be a list of seed counts >= 2")
+    _check(0 < typed.seeds_alpha < 1, "seeds_alpha", typed.seeds_alpha, "must be in (0, 1)")
     _check(typed.min_effect > 0, "min_effect", typed.min_effect, "must be > 0")
     tune = typed.tune
     _choice("tune.name", tune.name, ["none", "lr"])

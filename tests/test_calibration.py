@@ -7,8 +7,13 @@ import math
 
 import pytest
 
-from lenet_ablate.report import decide, stats
-from lenet_ablate.report.simulate import MEASURED, SPREADS, mc_error, simulate
+from dataclasses import replace
+
+import numpy as np
+
+from lenet_ablate.report import decide, sequential, stats
+from lenet_ablate.report.simulate import (DROPOUT, MEASURED, SPREADS, mc_error, scenarios, simulate,
+                                          simulate_looks, simulate_planned_once)
 
 REPS = 4000
 NULL = (0.0,) * len(SPREADS)
@@ -30,16 +35,77 @@ def test_pooling_variances_naively_exceeds_the_family_wise_error():
     assert simulate(SPREADS, NULL, n=3, reps=REPS, seed=11, pooled=True).fwer > bound()
 
 
-def test_seeds_auto_at_its_level_keeps_the_family_wise_error():
-    for spreads in (SPREADS, (0.004,) * 7, (0.006,) * 7):
-        rates = simulate(spreads, NULL, n=3, reps=REPS, seed=12, seeds_max=10, alpha=decide.AUTO_ALPHA)
-        assert rates.fwer <= bound(), spreads
+# The sequential seeds=auto design as configured (conf/config.yaml: looks, seeds_max, seeds_alpha).
+DESIGN = sequential.Design()
+SEQ_REPS = 2000
+SCENARIOS = scenarios(DESIGN.min_effect)
 
 
-def test_seeds_auto_at_the_nominal_level_would_not():
-    # Why seeds=auto tests at AUTO_ALPHA: the seeds depend on the pilot's 2-df variance estimate.
-    rates = simulate((0.006,) * 7, NULL, n=3, reps=REPS, seed=12, seeds_max=10, alpha=stats.ALPHA)
-    assert rates.fwer > bound()
+def seq_bound(rate: float = stats.ALPHA) -> float:
+    return rate + 3 * mc_error(rate, SEQ_REPS)
+
+
+@pytest.mark.parametrize("noise", ["normal", "t(3)", "collapse"])
+def test_sequential_design_keeps_the_family_wise_error(noise):
+    rates = simulate_looks(SPREADS, *SCENARIOS[f"null, {noise}"][:1], DESIGN, SEQ_REPS, seed=31,
+                           noise=SCENARIOS[f"null, {noise}"][1])
+    assert rates.fwer <= seq_bound()
+
+
+@pytest.mark.parametrize("noise", ["normal", "t(3)", "collapse"])
+def test_sequential_design_rarely_says_no_difference_when_the_true_difference_is_min_effect(noise):
+    effects, nz = SCENARIOS[f"edge, {noise}"]
+    assert simulate_looks(SPREADS, effects, DESIGN, SEQ_REPS, seed=32, noise=nz).false_equivalence <= seq_bound()
+
+
+def test_a_sequential_design_at_too_high_a_level_fails_the_calibration():
+    # Testing every look at 0.05 spends the family's 5% several times over (about 0.10 simulated).
+    rates = simulate_looks(SPREADS, (0.0,) * len(SPREADS), replace(DESIGN, alpha=0.05), SEQ_REPS, seed=31)
+    assert rates.fwer > seq_bound()
+
+
+def test_sequential_design_settles_the_measured_study():
+    rates = simulate_looks(SPREADS, MEASURED, DESIGN, 1000, seed=33)
+    old = simulate_planned_once(SPREADS, MEASURED, 1000, seed=33)
+    assert rates.all_settled >= 0.95 > 0.5 > old.all_settled
+    assert rates.mean_jobs < old.mean_jobs  # and with fewer jobs than planning once
+
+
+def test_dropout_settles_when_a_tenth_of_its_seeds_never_learn():
+    # Collapsed seeds are left out of the test (and counted): dropout settles; counted in, it does not.
+    effects, nz = SCENARIOS["measured, collapse"]
+    rates = simulate_looks(SPREADS, effects, DESIGN, 1000, seed=34, noise=nz)
+    old = simulate_planned_once(SPREADS, effects, 1000, seed=34, noise=nz)
+    assert rates.settled[DROPOUT] >= 0.9 > 0.5 > old.settled[DROPOUT]
+
+
+def test_looks_by_hand():
+    # Two comparisons, seeds 0..7, looks at 3, 5 and 8 (seeds_max), alpha 0.02, min_effect 0.01.
+    # A: differences 0.05 +- 0.001 -> paired t on 3 seeds: mean 0.05, sd 0.001, t = 86.6, p = 1.3e-4;
+    #    Hommel over (1.3e-4, p_B) keeps it below 0.02: "differs" at the first look.
+    # B: differences 0.000, 0.002, -0.002, ... -> mean 0, sd 0.002, 95% interval +-0.0050 at n = 3
+    #    (t(0.975, 2) = 4.303 x 0.002 / sqrt(3)): within +-0.01, "no difference" at the first look too.
+    design = sequential.Design(pilot=3, looks=(5,), seeds_max=8, alpha=0.02, min_effect=0.01)
+    d = np.array([[[0.051, 0.050, 0.049] + [0.05] * 5, [0.0, 0.002, -0.002] + [0.0] * 5]])
+    looks = sequential.run_looks(d, np.ones_like(d, bool), design)
+    assert list(looks.state[0]) == [sequential.DIFFERS, sequential.EQUAL] and list(looks.n[0]) == [3, 3]
+    assert looks.high[0, 1] == pytest.approx(4.302653 * 0.002 / math.sqrt(3), rel=1e-5)
+    # B noisier, +-0.01: open at 3 (half-width 4.303 x 0.01 / sqrt(3) = 0.0248) and 5 (2.776 x 0.01 /
+    # sqrt(5) = 0.0124); at 8, sd = sqrt(6e-4 / 7) = 0.00926, half-width 2.365 x 0.00926 / sqrt(8) =
+    # 0.0077: "no difference larger than 0.0078". A stays at the look it stopped at.
+    d[0, 1] = [0.01, -0.01, 0.0, 0.01, -0.01, 0.0, 0.01, -0.01]
+    looks = sequential.run_looks(d, np.ones_like(d, bool), design)
+    assert looks.state[0, 0] == sequential.DIFFERS and looks.n[0, 0] == 3
+    assert looks.state[0, 1] == sequential.EQUAL and looks.n[0, 1] == 8 and looks.done == 3
+    assert [h[0, 1] for h in looks.history] == [sequential.OPEN, sequential.OPEN, sequential.EQUAL]
+    assert looks.high[0, 1] == pytest.approx(2.364624 * math.sqrt(6e-4 / 7) / math.sqrt(8), rel=1e-5)
+    # Three times as noisy: still open at 8 seeds, and the seeds it would need exceed seeds_max.
+    d[0, 1] *= 3
+    looks = sequential.run_looks(d, np.ones_like(d, bool), design)
+    assert looks.state[0, 1] == sequential.FUTILE and looks.need[0, 1] > 8
+    # Seeds not yet run stop the looks where they are: only 5 seeds of B exist, the third look waits.
+    looks = sequential.run_looks(d, np.ones_like(d, bool), design, available=np.array([[8, 5]]))
+    assert looks.done == 2 and sequential.next_look(looks, design) == 8
 
 
 def test_power_at_a_true_difference_of_0_01_matches_the_analytic_power():
@@ -54,8 +120,6 @@ def test_hommel_rejects_whatever_holm_rejects_and_more():
     # Hommel's adjusted p never exceeds Holm's (so its family-wise error bound covers Holm's too);
     # 10 random families, plus a hand-checked one: p = (0.01, 0.02, 0.03) Holm (0.03, 0.04, 0.04),
     # Hommel (0.03, 0.03, 0.03).
-    import numpy as np
-
     rng = np.random.default_rng(14)
     for p in rng.uniform(0, 0.2, (10, 7)):
         assert all(a <= b + 1e-12 for a, b in zip(stats.adjust(list(p), "hommel"), stats.adjust(list(p), "holm")))
@@ -63,19 +127,12 @@ def test_hommel_rejects_whatever_holm_rejects_and_more():
     assert stats.adjust([0.01, 0.02, 0.03], "hommel") == pytest.approx([0.03, 0.03, 0.03])
 
 
-@pytest.mark.parametrize("design", [dict(n=3), dict(n=6), dict(n=3, seeds_max=10, alpha=decide.AUTO_ALPHA)])
+@pytest.mark.parametrize("design", [dict(n=3), dict(n=6)])
 def test_no_difference_larger_than_x_is_rarely_said_when_the_true_difference_is_x(design):
     # Every level truly 0.01 from the baseline: "no difference larger than X <= 0.01" would be wrong.
     effects = tuple(0.01 * (-1) ** i for i in range(len(SPREADS)))
     rates = simulate(SPREADS, effects, reps=REPS, seed=15, **design)
     assert rates.false_equivalence <= bound()
-
-
-def test_seeds_auto_settles_the_measured_study():
-    rates = simulate(SPREADS, MEASURED, n=3, reps=1000, seed=16, seeds_max=10, alpha=decide.AUTO_ALPHA)
-    fixed = simulate(SPREADS, MEASURED, n=3, reps=1000, seed=16)
-    assert rates.resolved > 0.95 > 0.7 > fixed.resolved
-    assert 3 < rates.mean_seeds <= 10
 
 
 def test_seeds_to_settle_by_hand():

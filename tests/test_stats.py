@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sp
 
-from lenet_ablate.report import stats
+from lenet_ablate.report import decide, stats
 
 
 def test_paired_difference_matches_seeds_not_order():
@@ -40,7 +40,7 @@ def test_welch_difference_by_hand():
 def test_zero_variance_is_not_significant():
     d = stats.difference(pd.Series({0: 0.9, 1: 0.9}), pd.Series({0: 0.8, 1: 0.8}))
     assert math.isnan(d.p) and d.diff == pytest.approx(0.1)
-    text = stats.verdict(d, math.nan, stats.detectable_difference(d, 0.05), stats.seeds_needed(d, 0.05), 0.01, 2)
+    text = decide.verdict(d, math.nan, 0.01, math.nan)
     assert text.startswith("inconclusive") and "not testable" in text
     assert stats.holm([math.nan, 0.01]) == [pytest.approx(math.nan, nan_ok=True), pytest.approx(0.01)]
 
@@ -57,24 +57,31 @@ def test_holm_on_a_known_vector():
 
 
 def test_detectable_difference_has_80_percent_power():
-    d = stats.Difference("paired t", 0.01, 0, 0, 0.2, spread=0.006, n=3)
+    d = stats.Difference("paired t", 0.01, -0.0049, 0.0249, 0.2, spread=0.006, n=3)
     mdd = stats.detectable_difference(d, 0.05)
     assert mdd == pytest.approx(0.0196, abs=5e-4)  # about 3.26 sd at n=3
     crit, nc = sp.t.ppf(0.975, 2), mdd / 0.006 * math.sqrt(3)  # power of the paired t at that difference
     power = sp.nct.sf(crit, 2, nc) + sp.nct.cdf(-crit, 2, nc)
     assert power == pytest.approx(0.8, abs=1e-3)
-    n = stats.seeds_needed(d, 0.05)  # effect 0.01 / 0.006 = 1.67 sd
+    # One verdict rule (decide.verdict), whatever the adjustment: the 95% interval decides "no difference".
+    assert decide.verdict(d, 0.4, 0.01, 6) == "inconclusive at n=3 seeds (about 6 would settle it)"
+    small = stats.Difference("paired t", 0.005, -0.002, 0.008, 0.4, spread=0.006, n=3)
+    assert decide.verdict(small, 0.4, 0.01, 6) == "no difference larger than 0.0080"
+    assert decide.verdict(d, 0.01, 0.01, 6) == "differs (+0.0100)"
+    assert decide.verdict(d, 0.4, 0.01, 40, seeds_max=30) == ("inconclusive at n=3 seeds (cannot settle within "
+                                                             "seeds_max=30: about 40 needed)")
 
-    def paired_power(k: int) -> float:
-        crit, nc = sp.t.ppf(0.975, k - 1), 0.01 / 0.006 * math.sqrt(k)
-        return sp.nct.sf(crit, k - 1, nc) + sp.nct.cdf(-crit, k - 1, nc)
 
-    assert paired_power(n - 1) < 0.8 <= paired_power(n) and n == 6
-    assert stats.verdict(d, 0.4, mdd, n, 0.01, 3) == "inconclusive at n=3 seeds (about 6 would tell)"
-    small = stats.Difference("paired t", 0.005, 0, 0, 0.4, spread=0.006, n=3)
-    assert stats.verdict(small, 0.4, 0.008, n, 0.01, 3) == "no difference larger than 0.0080"
-    assert stats.verdict(d, 0.4, 0.008, n, 0.01, 3).startswith("inconclusive")  # observed 0.01 > 0.008
-    assert stats.verdict(d, 0.01, mdd, n, 0.01, 3) == "differs (+0.0100)"
+def test_projected_seeds_by_hand():
+    # mean 0.004, sd 0.01, 7 comparisons at alpha 0.02: Bonferroni's t(1 - 0.02/14, n-1) must be below
+    # 0.4 sqrt(n) (n >= 60 or so), while the 95% interval fits in +-0.01 once
+    # t(0.975, n-1) / sqrt(n) <= 0.6: n = 14 (t(0.975, 13) = 2.160, / 3.742 = 0.577; n = 13: 2.179 / 3.606 = 0.604).
+    assert decide.projected_seeds(0.004, 0.01, 7, 0.01, 0.02) == 14
+    # A large difference, 0.02 with sd 0.005 (4 sd): the test rejects once t(1 - 0.02/14, n-1) < 4 sqrt(n):
+    # n = 4: 9.04 > 8.00; n = 5: 6.0 < 8.94 (the interval never fits: |0.02| > 0.01).
+    assert decide.projected_seeds(0.02, 0.005, 7, 0.01, 0.02) == 5
+    assert math.isnan(decide.projected_seeds(0.01, 0.0, 7, 0.01, 0.02))
+    assert decide.projected_seeds(0.0099, 1.0, 7, 0.01, 0.02) == math.inf  # beyond decide.CAP either way
 
 
 def test_anova_on_a_2x2_grid_with_known_effects():
@@ -92,19 +99,6 @@ def test_anova_on_a_2x2_grid_with_known_effects():
 
 def test_no_detectable_difference_where_the_solver_only_reaches_its_bound():
     # 2 seeds at alpha 0.05/7: no effect size up to statsmodels' search bound reaches 80% power.
-    d = stats.Difference("paired t", 0.01, 0, 0, 0.2, spread=0.006, n=2)
+    d = stats.Difference("paired t", 0.01, -0.044, 0.064, 0.2, spread=0.006, n=2)
     assert stats.detectable_difference(d, 0.05 / 7) == math.inf
-    assert stats.verdict(d, 0.5, math.inf, 9, 0.01, 2).startswith("inconclusive at n=2 seeds")
-
-
-def test_seeds_needed_for_a_welch_comparison():
-    # Unequal seed sets (a level with a missing seed): two-sample t, n per level with equal groups.
-    d = stats.Difference("Welch t", 0.01, 0, 0, 0.3, spread=0.006, n=2, ratio=1.5)
-    n = stats.seeds_needed(d, 0.05)
-
-    def two_sample_power(k: int) -> float:  # equal groups of k, effect 0.01 / 0.006 sd
-        df, nc = 2 * k - 2, 0.01 / 0.006 * math.sqrt(k / 2)
-        crit = sp.t.ppf(0.975, df)
-        return sp.nct.sf(crit, df, nc) + sp.nct.cdf(-crit, df, nc)
-
-    assert two_sample_power(n - 1) < 0.8 <= two_sample_power(n) and n == 7
+    assert decide.verdict(d, 0.5, 0.01, 9).startswith("inconclusive at n=2 seeds")

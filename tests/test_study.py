@@ -118,34 +118,41 @@ def test_parallel_and_cluster_launchers_compose(launcher):
     assert launcher.split("_")[0] in cfg.hydra.launcher._target_.lower()
 
 
-def test_seeds_auto_adds_the_seeds_the_pilot_spread_asks_for_and_a_rerun_trains_nothing(tmp_path, tiny_data):
-    from lenet_ablate.report import decide
+def test_seeds_auto_adds_seeds_look_by_look_and_a_rerun_trains_nothing(tmp_path, tiny_data):
+    from lenet_ablate.report import sequential
+    from lenet_ablate.study.planning import plan_seeds
 
-    common = ["experiment=pooling", "seeds=auto", "seeds_max=5", "trainer.max_epochs=1", f"study_dir={tmp_path}",
-              *data_overrides(*tiny_data)]
+    common = ["experiment=pooling", "seeds=auto", "seeds_max=8", "seeds_alpha=0.02", "trainer.max_epochs=1",
+              f"study_dir={tmp_path}", *data_overrides(*tiny_data)]
     proc = run_cli(common, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     sweep = tmp_path / "pooling"
-    pilot = {lvl: [json.loads((sweep / f"{lvl}-seed{s}" / "summary.json").read_text())["metrics"]["test_acc"]
-                   for s in range(3)] for lvl in ("max", "avg")}
-    diffs = [a - b for a, b in zip(pilot["avg"], pilot["max"])]
-    mean = sum(diffs) / 3
-    spread = (sum((d - mean) ** 2 for d in diffs) / 2) ** 0.5  # by hand: the pilot's paired sd
-    planned = decide.targets([spread], [3], 0.01, 5, decide.AUTO_ALPHA)[0]
     plan = json.loads((sweep / "seeds.json").read_text())
-    assert plan["comparisons"][0]["seeds_planned"] == planned and plan["alpha"] == decide.AUTO_ALPHA
-    assert plan["comparisons"][0]["pilot_spread"] == pytest.approx(spread)
-    assert plan["comparisons"][0]["lr_view"] == "default"
-    assert sorted(statuses(sweep)) == sorted(f"{lvl}-seed{s}" for lvl in ("max", "avg") for s in range(planned))
-    assert set(statuses(sweep).values()) == {"completed"}
-    again = run_cli(common, tmp_path)
-    assert f"sweep: 0 completed, 0 diverged, 0 failed, {2 * planned} skipped" in again.stdout, again.stdout[-2000:]
+    assert plan["design"]["schedule"] == [3, 5, 8] and plan["design"]["alpha"] == 0.02
+    looks = plan["looks"]
+    # Every look's jobs: 2 configurations x its new seeds while the comparison is open; none after.
+    assert [look["n"] for look in looks] == [3, 5, 8][:len(looks)]
+    assert looks[0]["jobs_added"] == 6 and all(look["jobs_added"] == 2 * (look["n"] - prev["n"])
+                                               for prev, look in zip(looks, looks[1:]))
+    states = [next(iter(look["states"].values())) for look in looks]
+    assert all(s == "open" for s in states[:-1]) and states[-1] != "open" and plan["next_look"] is None
+    last = looks[-1]["n"]
+    assert sorted(statuses(sweep)) == sorted(f"{lvl}-seed{s}" for lvl in ("max", "avg") for s in range(last))
+    # The same decisions from the same results, recomputed here from the summaries alone.
+    from lenet_ablate.report.__main__ import baseline
+
+    levels, default = baseline()
+    again = plan_seeds(sweep, levels, default, sequential.Design(seeds_max=8))
+    assert [(look.n, look.states) for look in again.looks] == [(look["n"], look["states"]) for look in looks]
+    rerun = run_cli(common, tmp_path)
+    assert f"sweep: 0 completed, 0 diverged, 0 failed, 6 skipped" in rerun.stdout, rerun.stdout[-2000:]
+    assert json.loads((sweep / "seeds.json").read_text())["looks"] == looks
     out = tmp_path / "reports"
     from lenet_ablate.report.__main__ import main as report_main
 
     assert report_main([str(sweep), "--out", str(out)]) == 0
     md = (out / "pooling" / "report.md").read_text()
-    assert "seeds=auto" in md and f"α={decide.AUTO_ALPHA:g}" in md  # the report names the design's level
+    assert "group-sequential design: looks at 3, 5, 8 seeds" in md and "α=0.02 per look" in md
 
 
 def test_progress_lines_read_the_sweep_total_from_its_file(tmp_path):

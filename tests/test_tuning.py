@@ -112,19 +112,24 @@ def test_tuned_sweep_selects_by_validation_reuses_screening_runs_and_reports_bot
     avg = [summaries[f"avg-seed{s}"]["metrics"]["test_acc"] for s in (0, 1)]
     assert f"{sum(avg) / 2:.4f}" in default_row
 
-    # seeds=auto on this sweep: the tuned view's seeds go to the tuned configurations (lr 0.1).
-    from lenet_ablate.report.seeds import seed_targets
+    # seeds=auto on this sweep: the tuned view's comparisons name the tuned configurations (lr 0.1), so
+    # their seeds go to those; the default view's to the default-lr ones.
+    from lenet_ablate.report import sequential
     from lenet_ablate.report.tuned import load_tuning
     from lenet_ablate.study.identity import factors
+    from lenet_ablate.study.planning import plan_seeds
 
     base = summaries["max-seed0"]["config"]
-    plan = seed_targets(sweep, factors(base), base, 2, 0.01, 4, records=load_tuning(sweep))
-    views = {(r["comparison"], r["lr_view"]): r["seeds_planned"] for r in plan["record"]["comparisons"]}
-    assert set(views) == {("pooling=avg", "default"), ("pooling=avg", "tuned")}
+    plan = plan_seeds(sweep, factors(base), base, sequential.Design(pilot=2, looks=(), seeds_max=4),
+                      load_tuning(sweep))
     tuned = {lvl: summaries[f"{lvl}-seed1-lr0.1"]["config_id"] for lvl in ("max", "avg")}
     default = {lvl: summaries[f"{lvl}-seed1"]["config_id"] for lvl in ("max", "avg")}
-    assert plan["targets"][tuned["avg"]] == plan["targets"][tuned["max"]] == views[("pooling=avg", "tuned")]
-    assert plan["targets"][default["avg"]] == plan["targets"][default["max"]] == views[("pooling=avg", "default")]
+    pairs = {c.view: (c.name, c.level, c.reference) for c in plan.comparisons}
+    assert pairs == {"default lr": ("pooling=avg", default["avg"], default["max"]),
+                     "tuned lr": ("pooling=avg", tuned["avg"], tuned["max"])}
+    assert [look.n for look in plan.looks] == [2]
+    open_ = {k.split(" (")[1][:-1] for k, v in plan.looks[0].states.items() if v == "open"}
+    assert plan.wanted == {cid: 4 for view in open_ for cid in pairs[view][1:]}
 
     # In TensorBoard: the four configurations (each level at both lrs), not the screening runs.
     from lenet_ablate.tensorboard import write_configurations

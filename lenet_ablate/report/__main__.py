@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
+from omegaconf import OmegaConf
 
 from lenet_ablate.errors import ReportError
-from lenet_ablate.report import decide, stats
+from lenet_ablate.report import sequential, stats
 from lenet_ablate.report.build import report_runs
 from lenet_ablate.report.comparisons import Analysis
 from lenet_ablate.report.collect import find_sweeps, load_jobs
 from lenet_ablate.report.tuned import load_tuning
+from lenet_ablate.study.records import read_json
+from lenet_ablate.study.sweeps import Progress
 
 
 def baseline() -> tuple[dict[str, str], dict]:
@@ -32,19 +36,27 @@ def baseline() -> tuple[dict[str, str], dict]:
     return factors(cfg), plain(cfg)
 
 
-def sweep_analysis(sweep: Path, method: str, min_effect: float | None) -> Analysis:
-    """The analysis of one sweep: its min_effect and seeds_max from its multirun.yaml unless given,
-    and for a seeds=auto sweep the design's level decide.AUTO_ALPHA."""
-    from omegaconf import OmegaConf
-
+def sweep_analysis(sweep: Path, method: str, min_effect: float | None, runs: pd.DataFrame) -> Analysis:
+    """The analysis of one sweep: its min_effect from its multirun.yaml unless given; for a seeds=auto
+    sweep its sequential design, and its pace (median job time of its trained jobs, parallel jobs)."""
     try:
         cfg = OmegaConf.load(sweep / "multirun.yaml")
     except Exception:  # an old or hand-edited multirun.yaml: the defaults
         cfg = OmegaConf.create({})
-    auto = str(cfg.get("seeds", "")) == "auto"
-    return Analysis(method, decide.AUTO_ALPHA if auto else stats.ALPHA,
-                    min_effect if min_effect is not None else float(cfg.get("min_effect", 0.01)),
-                    int(cfg.seeds_max) if auto and "seeds_max" in cfg else None)
+    effect = min_effect if min_effect is not None else float(cfg.get("min_effect", 0.01))
+    if str(cfg.get("seeds", "")) != "auto":
+        return Analysis(method, stats.ALPHA, effect)
+    design = replace(sequential.Design.from_config(cfg), min_effect=effect)
+    return Analysis(method, design.alpha, effect, design, _pace(sweep, runs))
+
+
+def _pace(sweep: Path, runs: pd.DataFrame) -> tuple[float, int] | None:
+    """(median seconds of a trained job, parallel jobs) of a sweep, None without timed jobs."""
+    times = runs.wall_time_s.dropna().astype(float) if "wall_time_s" in runs else pd.Series(dtype=float)
+    if times.empty:
+        return None
+    state = read_json(sweep / Progress.FILE) or {}
+    return float(times.median()), max(1, int(state.get("parallel", 1)))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             name = sweep.name if sum(s.name == sweep.name for s in sweeps) == 1 else f"{sweep.parent.name}_{sweep.name}"
             tuning = load_tuning(sweep)
-            analysis = sweep_analysis(sweep, args.method, args.min_effect)
+            analysis = sweep_analysis(sweep, args.method, args.min_effect, runs)
             analyses.append(analysis)
             report_runs(runs, args.out / name, f"lenet_ablate report: {sweep}", levels, default, analysis, tuning)
             records += tuning

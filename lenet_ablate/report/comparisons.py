@@ -4,12 +4,12 @@ over the report's family, with verdicts, the answer-first summary and comparison
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 
-from lenet_ablate.report import decide, figures, stats
+from lenet_ablate.report import decide, failures, figures, sequential, stats
 from lenet_ablate.report.experiments import experiments, factor_names, level_rows
 from lenet_ablate.report.render import Report
 
@@ -21,35 +21,68 @@ def _interval(low: float, high: float) -> str:
 @dataclass
 class Analysis:
     """How a report compares levels: the family-wise adjustment (stats.METHODS), the level the
-    adjusted p must be under, the smallest effect of interest and, for seeds=auto sweeps, the cap."""
+    adjusted p must be under, the smallest effect of interest; for seeds=auto sweeps the sequential
+    design (each comparison judged at the look it stopped at) and the study's pace (median job
+    seconds, parallel jobs) that prices what an open comparison would still cost."""
 
     method: str = "hommel"
     alpha: float = stats.ALPHA
     min_effect: float = 0.01
-    seeds_max: int | None = None
+    design: sequential.Design | None = None
+    pace: tuple[float, int] | None = None
+
+
+def _at_look(row: dict[str, Any], n: int) -> stats.Difference:
+    """The row's difference on its first n seeds (those that learned)."""
+    level, ref = row["_values"], row["_reference"]["values"]
+    return stats.difference(level[level.index.astype(int) < n], ref[ref.index.astype(int) < n])
+
+
+def _sequential(compared: list[dict[str, Any]], analysis: Analysis) -> None:
+    """seeds=auto: each comparison at the look it stopped at (sequential.replay), its p adjusted
+    there as the design adjusted it, and the seeds it would need projected from that look."""
+    looks = sequential.replay(compared, replace(analysis.design, method=analysis.method))
+    for i, row in enumerate(compared):
+        if looks.n[0, i]:
+            row["_diff"] = _at_look(row, int(looks.n[0, i]))
+        row.update(p_adj=float(looks.p_adj[0, i]), state=sequential.STATES[looks.state[0, i]],
+                   seeds_needed=float(looks.need[0, i]))
 
 
 def compare_all(pairs: list[tuple[dict[str, Any], pd.DataFrame]], analysis: Analysis) -> list[list[dict]]:
     """Level rows of every (experiment, runs) pair with raw and adjusted p, detectable difference,
-    seeds needed and verdict; the family is every comparison of the report."""
+    seeds needed and verdict; the family is every comparison of the report. One verdict rule
+    (decide.verdict) whatever the adjustment; a seeds=auto sweep is judged look by look."""
     tables = [level_rows(exp, runs) for exp, runs in pairs]
     compared = [row for rows in tables for row in rows if "_diff" in row]
-    adjusted = stats.adjust([row["_diff"].p for row in compared], analysis.method)
-    family = max(1, sum(p == p for p in adjusted))
-    alpha = analysis.alpha / family  # the strictest step; power figures at this level are conservative
-    for row, p_adj in zip(compared, adjusted):
+    family = max(1, sum(row["_diff"].p == row["_diff"].p for row in compared))
+    if analysis.design is not None:
+        _sequential(compared, analysis)
+    else:
+        for row, p_adj in zip(compared, stats.adjust([row["_diff"].p for row in compared], analysis.method)):
+            row.update(p_adj=p_adj, seeds_needed=decide.projected_seeds(row["_diff"].diff, row["_diff"].spread,
+                                                                        family, analysis.min_effect, analysis.alpha))
+    seeds_max = analysis.design.seeds_max if analysis.design else None
+    for row in compared:
         d = row["_diff"]
-        row.update(diff=d.diff, diff_ci95=_interval(d.low, d.high), test=d.test, p=d.p, p_adj=p_adj, alpha=analysis.alpha,
-                   detectable_80=stats.detectable_difference(d, alpha))
-        if analysis.method == "holm":  # the earlier reports' rule: power at the observed difference
-            row["seeds_needed"] = stats.seeds_needed(d, alpha)
-            row["verdict"] = stats.verdict(d, p_adj, row["detectable_80"], row["seeds_needed"],
-                                           analysis.min_effect, row["n"])
-        else:
-            row["seeds_needed"] = decide.seeds_to_settle(d.spread, family, analysis.min_effect, analysis.alpha)
-            row["verdict"] = decide.verdict(d, p_adj, analysis.min_effect, row["seeds_needed"], analysis.seeds_max,
-                                            analysis.alpha)
+        row.update(diff=d.diff, diff_ci95=_interval(d.low, d.high), test=d.test, p=d.p, alpha=analysis.alpha,
+                   detectable_80=stats.detectable_difference(d, analysis.alpha / family))
+        verdict = decide.verdict(d, row["p_adj"], analysis.min_effect, row["seeds_needed"], seeds_max, analysis.alpha)
+        row["verdict"] = verdict + _notes(row, analysis, settled=verdict.startswith(("differs", "no difference")))
     return tables
+
+
+def _notes(row: dict[str, Any], analysis: Analysis, settled: bool) -> str:
+    """What the verdict must also say: seeds that never learned, and what settling would cost."""
+    notes = failures.note(row["never_learned"], len(row["_run"]), row["_reference"]["never_learned"],
+                          len(row["_reference"]["run"]))
+    d, need = row["_diff"], row["seeds_needed"]
+    if not settled and analysis.pace and need == need and math.isfinite(need) and need > d.n:
+        seconds, parallel = analysis.pace
+        more = int(need) - d.n
+        notes.append(f"about {more} more seeds per side, about {math.ceil(2 * more * seconds / parallel / 60)} min at "
+                     f"this study's pace")
+    return "".join(f"; {n}" for n in notes)
 
 
 def _seeds_text(n: float | None) -> str:
@@ -91,18 +124,23 @@ def _method_text(analysis: Analysis, m: int, tuned: bool) -> str:
            "shared reference and resolves more than Holm; pooled or moderated variances were rejected because "
            "the seed spread differs between levels and they then exceed 5% (docs/statistics.md, "
            "python -m lenet_ablate.report.simulate)." if analysis.method == "hommel" else
-           "Holm is the adjustment of earlier reports (--method holm); 'seeds_needed' then says how many seeds "
-           "would detect the observed difference with 80% power.")
-    auto = (f" The sweep ran seeds=auto (seeds added from the pilot's spread), so the family is tested at "
-            f"α={analysis.alpha:g}: the level at which the simulation keeps the whole design's family-wise "
-            f"error at or below 5%." if analysis.alpha != stats.ALPHA else "")
+           "Holm is the adjustment of earlier reports (--method holm); the verdict rule is the same.")
+    design = analysis.design
+    auto = (f" The sweep ran seeds=auto, a group-sequential design: looks at {', '.join(map(str, design.schedule()))} "
+            f"seeds; at each look every comparison still open was tested ({name} over the family, a comparison "
+            f"settled earlier entering with its stopping look's p) at α={analysis.alpha:g} per look, the level at "
+            f"which the simulation keeps the family-wise error and the false 'no difference' rate at or below 5% "
+            f"over the whole design, and stopped once settled, or once the seeds it would need exceeded "
+            f"seeds_max={design.seeds_max}. Each comparison is shown at the look it stopped at."
+            if design is not None else "")
     return (f"Method: each level against its experiment's reference on test accuracy, paired t on the seeds both "
             f"have (Welch where fewer than 2 are shared), difference of means with its 95% interval. Family: all "
             f"{m} testable comparisons of this report{' (default and tuned lr together)' if tuned else ''}, "
             f"{name}; 'differs' where the adjusted p < {analysis.alpha:g}. {why}{auto} 'no difference larger "
             f"than X': the 95% interval lies within ±X and X <= {analysis.min_effect:g} (the smallest effect of "
-            f"interest, --min-effect). 'seeds_needed': the seeds per level that settle the comparison whatever "
-            f"the difference, from the seed spread alone. 'detectable (80% power)': the smallest true difference "
+            f"interest, --min-effect). 'seeds_needed': the seeds per level at which the comparison would settle "
+            f"if its observed difference and spread held. Seeds whose validation accuracy stayed near chance (or that "
+            f"diverged) never learned: they are counted, with a 95% interval for the rate, and left out of the test. 'detectable (80% power)': the smallest true difference "
             f"detected with 80% power at α/{max(m, 1)}.")
 
 

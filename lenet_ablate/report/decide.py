@@ -56,6 +56,36 @@ def seeds_to_settle(spread: float | np.ndarray, family: int, min_effect: float,
     return float(first[0]) if spread.ndim == 0 else first.reshape(spread.shape)
 
 
+@lru_cache(maxsize=64)
+def _criticals(family: int, alpha: float, cap: int = CAP) -> tuple[np.ndarray, np.ndarray]:
+    """Per n = 0..cap: t(1 - alpha/2m, n-1) (Bonferroni's test) and t(0.975, n-1) (the 95% interval)."""
+    n = np.arange(cap + 1, dtype=float)
+    test, interval = np.full(cap + 1, np.inf), np.full(cap + 1, np.inf)
+    test[2:] = sps.t.ppf(1 - alpha / (2 * max(1, family)), n[2:] - 1)
+    interval[2:] = sps.t.ppf(0.975, n[2:] - 1)
+    return test, interval
+
+
+def projected_seeds(mean: float | np.ndarray, spread: float | np.ndarray, family: int, min_effect: float,
+                    alpha: float = ALPHA) -> float | np.ndarray:
+    """Seeds at which a comparison would settle if its observed difference and spread held: the
+    first n where Bonferroni's test at alpha/m rejects (Hommel rejects then too) or the 95% interval
+    lies within +-min_effect. inf beyond CAP, nan without a spread. Elementwise on arrays. Used to
+    stop comparisons that cannot settle within seeds_max (stopping never adds a verdict, so it keeps
+    both error rates) and to say what an open comparison would cost."""
+    mean, spread = np.broadcast_arrays(np.asarray(mean, float), np.asarray(spread, float))
+    test, interval = _criticals(family, alpha)
+    root = np.sqrt(np.arange(CAP + 1, dtype=float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (np.abs(mean) / spread).reshape(-1, 1)
+        room = ((min_effect - np.abs(mean)) / spread).reshape(-1, 1)
+        ok = (z * root[None, :] > test[None, :]) | (interval[None, :] / root[None, :] <= room)
+    first = np.argmax(ok, axis=1).astype(float)
+    first[~ok.any(axis=1)] = np.inf
+    first[~(spread.reshape(-1) > 0) | np.isnan(mean.reshape(-1))] = np.nan
+    return float(first[0]) if mean.ndim == 0 else first.reshape(mean.shape)
+
+
 def equivalence_bound(low: float | np.ndarray, high: float | np.ndarray) -> float | np.ndarray:
     """The larger absolute bound of a 95% interval, rounded up to 4 decimals (nan without one)."""
     return np.ceil(np.maximum(np.abs(low), np.abs(high)) * 1e4 - 1e-9) / 1e4

@@ -159,23 +159,37 @@ def experiments(configs: pd.DataFrame, factors: list[str]) -> list[dict[str, Any
     return found
 
 
+def learned_threshold(done: pd.DataFrame) -> float:
+    """Validation accuracy below which a completed seed never learned (1.5x chance)."""
+    return CHANCE * 10 / _classes(done)
+
+
 def level_rows(exp: dict[str, Any], runs: pd.DataFrame, metric: str = "test_acc") -> list[dict[str, Any]]:
-    """Per level of one experiment: n, mean and 95% interval of `metric`, and its difference from
-    the reference level (raw p only; the report adjusts over its whole family)."""
+    """Per level of one experiment: n (seeds that learned), mean and 95% interval of `metric` over
+    them, the seeds that never learned (near chance or diverged, out of the seeds run), and the
+    difference from the reference level on the seeds that learned (raw p only; the report adjusts
+    over its whole family)."""
     factor, ref = exp["factor"], exp["reference"]
     done = completed(runs)
-    series = {cid: done[done.config_id == cid].set_index("seed")[metric].astype(float)
+    floor = learned_threshold(done)
+    learned = done[done.val_acc.astype(float) >= floor]
+    diverged = runs[runs.status == "diverged"].drop_duplicates(subset=["config_id", "seed"])
+    series = {cid: learned[learned.config_id == cid].set_index("seed")[metric].astype(float)
               for cid in exp["members"].config_id}
     rows = []
     members = exp["members"].assign(_ref=exp["members"].config_id != ref.config_id)
     for _, level in members.sort_values(["_ref", factor]).iterrows():
         values = series[level.config_id]
+        run = {int(x) for frame in (done, diverged) for x in frame.seed[frame.config_id == level.config_id].dropna()}
         mean, std, lo, hi = stats.mean_ci(values.to_numpy())
         row = {factor: level[factor], "configuration": level.configuration, "n": len(values),
                "diverged/failed": int(level[list(FAILED)].sum()), "mean": mean, "std": std,
                "ci95_low": lo, "ci95_high": hi, "warnings": level["warnings"], "_values": values,
-               "_config_id": level.config_id}
+               "_config_id": level.config_id, "never_learned": len(run) - len(values), "_run": run}
         if level.config_id != ref.config_id:
             row["_diff"] = stats.difference(values, series[ref.config_id])
+            row["_reference"] = {"values": series[ref.config_id], "config_id": ref.config_id}
         rows.append(row)
+    for row in rows[1:]:  # the reference sorts first
+        row["_reference"].update(never_learned=rows[0]["never_learned"], run=rows[0]["_run"])
     return rows

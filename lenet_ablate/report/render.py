@@ -28,13 +28,25 @@ def _inline(text: str) -> str:
     return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", re.sub(r"`(.+?)`", r"<code>\1</code>", html.escape(text)))
 
 
+def _cell(value: object) -> object:
+    """A table cell as Markdown shows it: floats to 4 decimals, missing values empty, text as given."""
+    if isinstance(value, float):
+        return "" if value != value else f"{value:.4f}"
+    return "" if value is None else value
+
+
+def _markdown_table(frame: "pd.DataFrame") -> str:
+    """The frame as a Markdown table; strings are never re-parsed as numbers (so "+0.0063" keeps its sign)."""
+    return frame.astype(object).map(_cell).to_markdown(index=False, disable_numparse=True)
+
+
 # kind -> (Markdown, HTML) renderer of a block's value; figures get the report for their bytes.
 RENDERERS: dict[str, tuple[Callable[..., str], Callable[..., str]]] = {
     "h": (lambda v, r: "#" * v[0] + " " + v[1],
           lambda v, r: f"<h{v[0]}>{html.escape(v[1])}</h{v[0]}>"),
     "p": (lambda v, r: v,
           lambda v, r: "<p>" + "<br>".join(_inline(line) for line in v.splitlines()) + "</p>"),
-    "table": (lambda v, r: v.astype(object).where(v.notna(), "").to_markdown(index=False, floatfmt=".4f"),
+    "table": (lambda v, r: _markdown_table(v),
               lambda v, r: v.to_html(index=False, float_format=lambda x: f"{x:.4f}", na_rep="", border=0)),
     "img": (lambda v, r: f"![{v[1]}]({v[0]})",
             lambda v, r: f"<figure><img alt='{html.escape(v[1])}' src='data:image/png;base64,"

@@ -61,15 +61,17 @@ class Difference:
     n_reference: int = 0
 
 
-def paired_t(d: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+def paired_t(d: np.ndarray, counts: np.ndarray | None = None, use: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """Mean, sd, 95% half-width and two-sided p of paired differences along the last axis; with
-    `counts`, only the first counts[...] of each row (vectorised: the simulation analyses thousands
-    of studies at once)."""
+    `counts`, only the first counts[...] of each row; with `use` (a boolean mask like `d`), only the
+    marked entries (vectorised: the simulation analyses thousands of studies at once)."""
     d = np.asarray(d, dtype=float)
-    n = np.full(d.shape[:-1], d.shape[-1]) if counts is None else np.asarray(counts)
-    use = np.arange(d.shape[-1]) < n[..., None]
-    mean = np.where(use, d, 0.0).sum(axis=-1) / n
+    if use is None:
+        n = np.full(d.shape[:-1], d.shape[-1]) if counts is None else np.asarray(counts)
+        use = np.arange(d.shape[-1]) < n[..., None]
+    n = use.sum(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(use, d, 0.0).sum(axis=-1) / n
         sd = np.sqrt(np.where(use, (d - mean[..., None]) ** 2, 0.0).sum(axis=-1) / (n - 1))
         se = sd / np.sqrt(n)
         p = np.where(sd > 0, 2 * stats.t.sf(np.abs(mean / se), n - 1), np.nan)
@@ -166,48 +168,6 @@ def detectable_difference(d: Difference, alpha: float) -> float:
     if not gap(MAX_EFFECT_SD) >= 0:
         return math.inf
     return brentq(gap, 1e-9, MAX_EFFECT_SD, xtol=1e-6) * d.spread
-
-
-def seeds_needed(d: Difference, alpha: float, cap: int = 1000) -> float:
-    """Seeds per level that would detect the observed difference with 80% power at `alpha` (equal
-    seeds per level; inf beyond `cap` or for a zero difference; nan where the spread is unknown)."""
-    if d.test == "n<2" or not d.spread > 0 or not math.isfinite(d.diff):
-        return math.nan
-    effect, paired = abs(d.diff) / d.spread, d.test == "paired t"
-    if effect == 0:
-        return math.inf
-
-    def enough(k: int) -> bool:
-        return t_power(effect, k, alpha, paired) >= POWER
-
-    if enough(2):
-        return 2
-    low, high = 2, 4  # power grows with n: double, then bisect
-    while not enough(high):
-        if high >= cap:
-            return math.inf
-        low, high = high, min(2 * high, cap)
-    while high - low > 1:
-        mid = (low + high) // 2
-        low, high = (low, mid) if enough(mid) else (mid, high)
-    return high
-
-
-def verdict(d: Difference, p_adjusted: float, detectable: float, needed: float, min_effect: float,
-            n: int) -> str:
-    """One of: "differs" (Holm-adjusted p < alpha); "no difference larger than X" (not significant,
-    the study could detect X <= min_effect, and the observed difference is below X); "inconclusive at
-    n seeds (about N would tell)"."""
-    if p_adjusted == p_adjusted and p_adjusted < ALPHA:
-        return f"differs ({d.diff:+.4f})"
-    if detectable == detectable and abs(d.diff) < detectable <= min_effect:
-        return f"no difference larger than {detectable:.4f}"
-    if d.test == "n<2":
-        return f"inconclusive at n={n} (at least 2 seeds per level are needed for a test)"
-    if not d.spread > 0:
-        return f"inconclusive at n={n} (no seed-to-seed spread: not testable)"
-    tell = "more than 1000 would be needed" if needed == math.inf else f"about {int(needed)} would tell"
-    return f"inconclusive at n={n} seeds ({tell})"
 
 
 def anova_table(done: pd.DataFrame, factors: list[str], metric: str = "test_acc") -> pd.DataFrame | None:

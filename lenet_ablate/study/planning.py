@@ -1,0 +1,180 @@
+"""The study sweeper's planning, as plain records: the configurations a sweep can add seeds to, its
+comparisons, the looks of the sequential seeds=auto design (lenet_ablate.report.sequential) and the
+jobs each next look needs; one record of launched jobs and one conflict check.
+
+The sweeper (hydra_plugins/lenet_ablate_tuner) composes configs and hands batches to the launcher;
+everything it decides is decided here, from the sweep folder's results, so a rerun decides the same.
+No torch here.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig
+
+from lenet_ablate.errors import SweepError
+from lenet_ablate.report import sequential, tuned
+from lenet_ablate.report.collect import load_jobs
+from lenet_ablate.report.experiments import configurations, experiments, factor_names, level_rows
+from lenet_ablate.study.guard import conflict, refuse_message
+from lenet_ablate.study.records import write_json
+
+SEEDS = "seeds.json"
+
+
+@dataclass
+class Job:
+    """One job of the sweep: its override strings, folder, identities and seed."""
+
+    overrides: list[str]
+    subdir: str
+    job_id: str
+    config_id: str
+    seed: int
+
+
+@dataclass
+class Configuration:
+    """A configuration of the sweep: its jobs as asked, default lr and epochs, and (tune=lr) its
+    screening grid and seeds."""
+
+    config_id: str
+    base_lr: float
+    epochs: int
+    jobs: list[Job] = field(default_factory=list)
+    grid: list[dict[str, Any]] = field(default_factory=list)
+    screen_seeds: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Launched:
+    """The jobs this sweep has handed to the launcher: a job is launched once per sweep."""
+
+    ids: set[str] = field(default_factory=set)
+    seeds: dict[str, set[int]] = field(default_factory=dict)
+
+    def add(self, job: Job, batch: list[list[str]]) -> None:
+        """Add `job` to `batch` unless a job with its id was launched already."""
+        if job.job_id not in self.ids:
+            self.ids.add(job.job_id)
+            self.seeds.setdefault(job.config_id, set()).add(job.seed)
+            batch.append(job.overrides)
+
+
+def refuse_conflict(sweep_dir: Path, job: Job, cfg: DictConfig) -> None:
+    """Raise SweepError if `job`'s folder holds a completed result of another configuration."""
+    blocked = conflict(Path(sweep_dir) / job.subdir, cfg)
+    if blocked:
+        raise SweepError(refuse_message([blocked]))
+
+
+@dataclass
+class Comparison:
+    """One comparison of the sweep: level against reference, in one lr view."""
+
+    name: str
+    view: str
+    level: str       # config_id
+    reference: str   # config_id
+
+
+@dataclass
+class Look:
+    """One look of the design: its seeds, each comparison's state after it, the jobs it added."""
+
+    n: int
+    states: dict[str, str]
+    jobs_added: int
+
+
+@dataclass
+class Plan:
+    """Where the design stands: the looks analysed, and the seeds each configuration needs for the
+    next one (empty when every comparison is stopped)."""
+
+    design: sequential.Design
+    comparisons: list[Comparison]
+    looks: list[Look]
+    wanted: dict[str, int]
+    next_n: int | None
+
+    def record(self) -> dict[str, Any]:
+        """The plan as <sweep>/seeds.json holds it."""
+        open_ = sum(1 for s in (self.looks[-1].states.values() if self.looks else []) if s == "open")
+        return {"design": {"kind": "group-sequential: at each look every open comparison is tested at alpha "
+                                   "(family-wise adjusted), and stopped once settled or once it cannot settle",
+                           **asdict(self.design), "schedule": list(self.design.schedule())}, "comparisons": [asdict(c) for c in self.comparisons],
+                "looks": [asdict(look) for look in self.looks], "next_look": self.next_n,
+                "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "summary": f"{len(self.comparisons)} comparison(s), {len(self.looks)} look(s), "
+                           f"{open_} open" + (f", next look at {self.next_n} seeds" if self.next_n else "")}
+
+
+def sweep_rows(sweep_dir: Path, baseline: dict[str, str], default: dict[str, Any],
+               records: list[dict[str, Any]]) -> list[tuple[Comparison, dict[str, Any]]]:
+    """Every comparison of the sweep folder (default lr and, with tuning records, tuned lr) with its
+    level row (seeds that learned per side, seeds run)."""
+    runs = tuned.annotate(load_jobs(Path(sweep_dir)), records)
+    if runs.empty or "config_id" not in runs:
+        return []
+    views = [("default lr", tuned.default_view(runs))] + ([("tuned lr", tuned.tuned_view(runs, records))]
+                                                          if records else [])
+    # The tuned view names its runs by their default-lr configuration; their seeds go to the tuned one.
+    to_tuned = {r["config_id"]: r["tuned_config_id"] for r in records}
+    out = []
+    for view, frame in views:
+        configs = configurations(frame, baseline, default) if not frame.empty else frame
+        if configs.empty:
+            continue
+        rename = to_tuned if view == "tuned lr" else {}
+        for exp in experiments(configs, factor_names(frame)):
+            ref = rename.get(exp["reference"].config_id, exp["reference"].config_id)
+            for row in level_rows(exp, frame):
+                if "_diff" in row:
+                    level = rename.get(row["_config_id"], row["_config_id"])
+                    row = {**row, "_config_id": level, "_reference": {**row["_reference"], "config_id": ref}}
+                    out.append((Comparison(row["configuration"], view, level, ref), row))
+    return out
+
+
+def plan_seeds(sweep_dir: Path, baseline: dict[str, str], default: dict[str, Any], design: sequential.Design,
+               records: list[dict[str, Any]] | None = None, tried: dict[str, set[int]] | None = None) -> Plan:
+    """The design's looks on the sweep folder's results (jobs launched in this sweep count as run),
+    and the seeds each configuration needs for the next look."""
+    pairs = sweep_rows(sweep_dir, baseline, default, records or [])
+    comparisons = [c for c, _ in pairs]
+    if not pairs:
+        return Plan(design, [], [], {}, None)
+    looks = sequential.replay([r for _, r in pairs], design, tried)
+    schedule = design.schedule()
+    history = [h[0] for h in looks.history]
+    records_ = []
+    for k, states in enumerate(history):
+        before = history[k - 1] if k else np.full(len(comparisons), sequential.OPEN)
+        records_.append(Look(schedule[k], {f"{c.name} ({c.view})": sequential.STATES[s]
+                                           for c, s in zip(comparisons, states)},
+                             _added(comparisons, before, schedule[k - 1] if k else 0, schedule[k])))
+    next_n = sequential.next_look(looks, design)
+    wanted: dict[str, int] = {}
+    if next_n is not None:
+        for c, state in zip(comparisons, looks.state[0]):
+            if state == sequential.OPEN:
+                wanted[c.level] = wanted[c.reference] = next_n
+    return Plan(design, comparisons, records_, wanted, next_n)
+
+
+def _added(comparisons: list[Comparison], before: np.ndarray, low: int, high: int) -> int:
+    """Jobs a look adds: seeds low..high-1 of the configurations of the comparisons open before it."""
+    configs = {x for c, s in zip(comparisons, before) if s == sequential.OPEN for x in (c.level, c.reference)}
+    return len(configs) * (high - low)
+
+
+def write_plan(sweep_dir: Path, plan: Plan) -> None:
+    """<sweep>/seeds.json, atomically."""
+    write_json(Path(sweep_dir) / SEEDS, plan.record())
+
