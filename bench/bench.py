@@ -49,12 +49,10 @@ OPTIMIZER = {"lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4}
 
 def baseline_model() -> LeNet5:
     """The study's baseline network, built from conf/config.yaml."""
-    from hydra import compose, initialize_config_dir
+    
+    from lenet_ablate import compose
 
-    from lenet_ablate.cli import config_dir
-
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        return build_model(compose("config"))
+    return build_model(compose())
 
 
 def matmul_peak_gflops(threads: int, n: int = 1024, repeats: int = 10) -> float:

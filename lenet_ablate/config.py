@@ -15,6 +15,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
+from lenet_ablate import PILOT_RULE, SEEDS_RULE
 from lenet_ablate.errors import ConfigError
 from lenet_ablate.data.files import DATASETS
 from lenet_ablate.data.inputs import INPUTS
@@ -230,8 +231,8 @@ def _check_run(typed: DictConfig) -> None:
 
 def _check_study(typed: DictConfig) -> None:
     _check(typed.seeds == "auto" or (isinstance(typed.seeds, int) and typed.seeds >= 1), "seeds", typed.seeds,
-           "must be an integer >= 1 or auto")
-    _check(typed.seeds_pilot >= 2, "seeds_pilot", typed.seeds_pilot, "must be >= 2 (a spread needs 2 seeds)")
+           SEEDS_RULE)
+    _check(typed.seeds_pilot >= 2, "seeds_pilot", typed.seeds_pilot, PILOT_RULE)
     _check(typed.seeds_max >= typed.seeds_pilot, "seeds_max", typed.seeds_max,
            f"must be >= seeds_pilot ({typed.seeds_pilot})")
     _check(all(n >= 2 for n in typed.seeds_looks), "seeds_looks", list(typed.seeds_looks),

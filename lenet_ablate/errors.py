@@ -30,8 +30,26 @@ class ReportError(LenetAblateError):
     exit_code = 1
 
 
-class Interrupted(Exception):
+class Interrupted(LenetAblateError):
     """Ctrl-C or SIGTERM stopped a job; its summary says 'interrupted'."""
+
+    exit_code = 130
+
+
+class JobFailed(LenetAblateError):
+    """A single run failed; its summary holds the error (already printed with the run's line)."""
+
+    exit_code = 1
+
+
+class Abort(BaseException):
+    """A LenetAblateError on its way to the command line through Hydra, which turns any Exception
+    raised in a callback into a warning, in a resolver into an interpolation error, and in the
+    sweep into a traceback. A BaseException passes all three, as KeyboardInterrupt does."""
+
+    def __init__(self, error: LenetAblateError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class DivergedError(RuntimeError):

@@ -119,12 +119,10 @@ def _in_process(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.C
 
 def datamodule(folder: Path, md5: dict[str, str], *overrides: str, order_seed: int = 0, augment_seed: int = 1):
     """A TensorDataModule over a generated data set, from the composed config plus `overrides`."""
-    from hydra import compose, initialize_config_dir
-
-    from lenet_ablate.cli import config_dir
+    
+    from lenet_ablate import compose
     from lenet_ablate.data.datamodule import TensorDataModule
 
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("config", overrides=[*data_overrides(folder, md5, val_size=100), *overrides])
+    cfg = compose(*data_overrides(folder, md5, val_size=100), *overrides)
     return TensorDataModule(cfg.data, cfg.augmentation, order_seed=order_seed, augment_seed=augment_seed,
                             channels_last=cfg.trainer.channels_last)

@@ -11,19 +11,17 @@ import sys
 import time
 
 import pytest
-from hydra import compose, initialize_config_dir
 
 from conftest import ROOT, data_overrides, default_sigint, run_cli
 from lenet_ablate.study import records
 from lenet_ablate.report import render
 from lenet_ablate.report.__main__ import main as report_main
-from lenet_ablate.cli import config_dir
+from lenet_ablate import compose
 from lenet_ablate.config import ConfigError, validate
 
 
 def validated(*overrides: str):
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        return validate(compose("config", overrides=list(overrides)))
+    return validate(compose(*overrides))
 
 
 @pytest.mark.parametrize("override,message", [
@@ -62,12 +60,19 @@ def test_rbf_template_errors():
     (["trainer.max_epoch=3"], 1, "Key 'max_epoch' is not in struct"),
     (["optimizer.lr=-1"], 2, "optimizer.lr=-1.0 is not allowed: must be > 0"),
     (["-m", "dropout.p=0.2,1.5"], 2, "dropout.p=1.5 is not allowed"),
+    # Study keys of an experiment: checked where the sweep first reads them, before it expands.
+    (["experiment=pooling", "seeds=0"], 2, "lenet_ablate: error: seeds=0 is not allowed: must be an integer >= 1 or auto"),
+    (["experiment=pooling", "seeds=-1"], 2, "lenet_ablate: error: seeds=-1 is not allowed: must be an integer >= 1"),
+    (["experiment=pooling", "seeds=abc"], 2, "lenet_ablate: error: seeds='abc' is not allowed: must be an integer"),
+    (["experiment=pooling", "seeds=auto", "seeds_pilot=1"], 2, "seeds_pilot=1 is not allowed: must be >= 2"),
 ])
 def test_cli_config_errors_are_short_and_before_training(tmp_path, args, rc, expected):
-    proc = run_cli([*args, f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}"], tmp_path)
+    proc = run_cli([*args, f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}",
+                    f"study_dir={tmp_path / 'study'}"], tmp_path)
     assert proc.returncode == rc, proc.stderr
     assert expected in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) <= 15
+    assert "Warning" not in proc.stderr and "interpolation" not in proc.stderr and "Launching" not in proc.stdout
     assert not list(tmp_path.rglob("summary.json")) and not list(tmp_path.rglob("events.out.tfevents*"))
 
 

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 
-from lenet_ablate.cli import config_dir
+from lenet_ablate import compose, config_dir
 from lenet_ablate.config import validate
 from lenet_ablate.model.heads import RBFHead
 from lenet_ablate.model.layers import MaskedConv2d, ScaledTanh, Subsampling
@@ -23,8 +22,7 @@ GROUPS = {name.name: sorted(p.stem for p in name.glob("*.yaml"))
 
 
 def composed(*overrides: str):
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        return validate(compose("config", overrides=list(overrides)))
+    return validate(compose(*overrides))
 
 
 def model(*overrides: str) -> LeNet5:

@@ -90,15 +90,13 @@ def test_moving_a_module_changes_no_identity_and_old_summaries_are_recognised(tm
     under scheme 1 (ids over `_target_` paths) is recognised from the config it stores."""
     import hashlib
 
-    from hydra import compose, initialize_config_dir
-
-    from lenet_ablate import config_dir
+    
+    from lenet_ablate import compose
     from lenet_ablate.config import validate
     from lenet_ablate.study.guard import conflict
     from lenet_ablate.study.identity import BOOKKEEPING, config_id, drop_keys, job_id, plain
 
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = validate(compose("config", overrides=["activation=scaled_tanh", "pooling=subsample"]))
+    cfg = validate(compose("activation=scaled_tanh", "pooling=subsample"))
     moved = plain(cfg)
     moved["activation"]["_target_"] = "lenet_ablate.model.network.layers.ScaledTanh"  # the module moved
     moved["pooling"]["_target_"] = "elsewhere.Subsampling"
@@ -117,15 +115,13 @@ def test_moving_a_module_changes_no_identity_and_old_summaries_are_recognised(tm
 def test_scheme_2_summaries_are_migrated_not_refused(tmp_path):
     """0.3.0 summaries kept `_partial_` flags and stored Adam's beta1 as `optimizer.momentum`; their
     training is today's `betas: [beta1, 0.999]` with no construction keys, so they are kept and skipped."""
-    from hydra import compose, initialize_config_dir
-
-    from lenet_ablate import config_dir
+    
+    from lenet_ablate import compose
     from lenet_ablate.config import validate
     from lenet_ablate.study.guard import conflict
     from lenet_ablate.study.identity import job_id, plain
 
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        adam = validate(compose("config", overrides=["optimizer=adam"]))
+    adam = validate(compose("optimizer=adam"))
     stored = plain(adam)
     assert stored["optimizer"]["betas"] == [0.9, 0.999] and "momentum" not in stored["optimizer"]
     stored["optimizer"]["momentum"] = stored["optimizer"].pop("betas")[0]
@@ -142,15 +138,13 @@ def test_scheme_2_summaries_are_migrated_not_refused(tmp_path):
 def test_a_dropout_rate_given_alone_is_that_rates_level():
     """`dropout.p=0.3` on the default `dropout=none` trains dropout 0.3: its level is p0.3 (not a
     mislabelled "none"), the same training as `dropout=p0.5 dropout.p=0.3`."""
-    from hydra import compose, initialize_config_dir
-
-    from lenet_ablate import config_dir
+    
+    from lenet_ablate import compose
     from lenet_ablate.config import validate
     from lenet_ablate.study.identity import factors, job_id, plain
 
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        alone, named, zero = (validate(compose("config", overrides=o)) for o in
-                              (["dropout.p=0.3"], ["dropout=p0.5", "dropout.p=0.3"], ["dropout.p=0"]))
+    alone, named, zero = (validate(compose(*o)) for o in
+                          (["dropout.p=0.3"], ["dropout=p0.5", "dropout.p=0.3"], ["dropout.p=0"]))
     assert factors(alone)["dropout"] == "p0.3" and job_id(alone) == job_id(named)
     assert factors(zero)["dropout"] == "none"
     stored = plain(alone)

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from hydra import compose, initialize_config_dir
 
 from conftest import datamodule
 
-from lenet_ablate.cli import config_dir
+from lenet_ablate import compose
 from lenet_ablate.config import validate
 from lenet_ablate.training.seeding import STREAMS, stream_seeds
 from lenet_ablate.training.job import initial_model
 
 
 def cfg(*overrides: str):
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        return validate(compose("config", overrides=list(overrides)))
+    return validate(compose(*overrides))
 
 
 def test_streams_are_distinct_stable_and_seed_sequence_children():

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 
 from conftest import ROOT, data_overrides, run_cli
-from lenet_ablate.cli import config_dir
+from lenet_ablate import compose
 
 
 def statuses(sweep: Path) -> dict[str, str]:
@@ -48,8 +47,7 @@ def test_experiments_expand_to_levels_times_seeds_and_rerun_trains_nothing(tmp_p
 def test_factorial_expands_to_72_configurations():
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("config", overrides=["experiment=factorial", "seeds=2"], return_hydra_config=True)
+    cfg = compose("experiment=factorial", "seeds=2", hydra=True)
     params = cfg.hydra.sweeper.params
     parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])
     sizes = [len(list(o.sweep_iterator())) for o in parsed]
@@ -112,9 +110,7 @@ def test_killed_sweep_restarts_only_missing_jobs(tmp_path, tiny_data):
 
 @pytest.mark.parametrize("launcher", ["joblib", "submitit_slurm", "submitit_local"])
 def test_parallel_and_cluster_launchers_compose(launcher):
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("config", overrides=[f"hydra/launcher={launcher}", "experiment=activation"],
-                      return_hydra_config=True)
+    cfg = compose(f"hydra/launcher={launcher}", "experiment=activation", hydra=True)
     assert launcher.split("_")[0] in cfg.hydra.launcher._target_.lower()
 
 
@@ -145,7 +141,7 @@ def test_seeds_auto_adds_seeds_look_by_look_and_a_rerun_trains_nothing(tmp_path,
     again = plan_seeds(sweep, levels, default, sequential.Design(seeds_max=8))
     assert [(look.n, look.states) for look in again.looks] == [(look["n"], look["states"]) for look in looks]
     rerun = run_cli(common, tmp_path)
-    assert f"sweep: 0 completed, 0 diverged, 0 failed, 6 skipped" in rerun.stdout, rerun.stdout[-2000:]
+    assert "sweep: 0 completed, 0 diverged, 0 failed, 6 skipped" in rerun.stdout, rerun.stdout[-2000:]
     assert json.loads((sweep / "seeds.json").read_text())["looks"] == looks
     out = tmp_path / "reports"
     from lenet_ablate.report.__main__ import main as report_main

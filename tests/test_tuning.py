@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pandas as pd
-from hydra import compose, initialize_config_dir
 
 from conftest import data_overrides, run_cli
 from lenet_ablate.study import tuning
-from lenet_ablate.cli import config_dir
+from lenet_ablate import compose
 
 
 def point(scale: float, lr: float, *vals: float | None, status: str = "completed") -> dict:
@@ -51,10 +49,9 @@ def test_tune_lr_composes_with_every_experiment_and_is_bookkeeping():
     from lenet_ablate.config import ConfigError, validate
     from lenet_ablate.study.identity import job_id
 
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        plain = compose("config", overrides=["experiment=all"], return_hydra_config=True)
-        tuned = compose("config", overrides=["experiment=all", "tune=lr", "tune.epochs=3"], return_hydra_config=True)
-        bad = compose("config", overrides=["tune=lr", "tune.epochs=30"], return_hydra_config=True)
+    plain = compose("experiment=all", hydra=True)
+    tuned = compose("experiment=all", "tune=lr", "tune.epochs=3", hydra=True)
+    bad = compose("config", overrides=["tune=lr", "tune.epochs=30"], return_hydra_config=True)
     assert tuned.hydra.sweeper._target_.endswith("StudySweeper") and tuned.hydra.sweeper.params == plain.hydra.sweeper.params
     assert list(tuned.tune.lr_scales) == [0.25, 0.5, 1.0, 2.0, 4.0] and tuned.tune.seeds == 1
     assert job_id(validate(tuned)) == job_id(validate(plain))  # how an lr was chosen is not what a job trains

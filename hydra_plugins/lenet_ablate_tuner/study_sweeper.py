@@ -36,7 +36,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from lenet_ablate.config import validate
-from lenet_ablate.errors import ConfigError, SweepError
+from lenet_ablate.errors import Abort, ConfigError, LenetAblateError, SweepError
 from lenet_ablate.report import sequential
 from lenet_ablate.report.tuned import load_tuning
 from lenet_ablate.study import planning, tuning
@@ -54,6 +54,12 @@ class StudySweeper(BasicSweeper):
     seeds=auto more seeds, look by look, where a comparison is still open."""
 
     def sweep(self, arguments: list[str]) -> Any:
+        try:
+            return self._sweep(arguments)
+        except LenetAblateError as exc:  # to cli.main, past Hydra's run_and_report (errors.Abort)
+            raise Abort(exc) from None
+
+    def _sweep(self, arguments: list[str]) -> Any:
         auto = str(self.config.seeds) == "auto"
         if self.config.tune.name != "lr" and not auto:
             return super().sweep(arguments)

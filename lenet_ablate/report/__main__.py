@@ -14,25 +14,21 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
+from lenet_ablate import compose
 from lenet_ablate.errors import ReportError
 from lenet_ablate.report import sequential, stats
 from lenet_ablate.report.build import report_runs
 from lenet_ablate.report.comparisons import Analysis
 from lenet_ablate.report.collect import find_sweeps, load_jobs
 from lenet_ablate.report.tuned import load_tuning
+from lenet_ablate.study.identity import factors, plain
 from lenet_ablate.study.records import read_json
 from lenet_ablate.study.sweeps import Progress
 
 
 def baseline() -> tuple[dict[str, str], dict]:
     """The study baseline's factor levels and resolved config, from conf/config.yaml's defaults."""
-    from hydra import compose, initialize_config_dir
-
-    from lenet_ablate import config_dir
-    from lenet_ablate.study.identity import factors, plain
-
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("config")
+    cfg = compose()
     return factors(cfg), plain(cfg)
 
 

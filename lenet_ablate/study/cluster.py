@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import sys
+from typing import Any
 
 SUBMITIT_LOG_LEVEL = "SUBMITIT_LOG_LEVEL"  # submitit's environment switch for its logging setup
 
@@ -74,3 +75,23 @@ def quiet_sacct() -> None:
     logger = logging.getLogger("submitit")
     if not any(isinstance(f, _OnceSacctWarning) for f in logger.filters):
         logger.addFilter(_OnceSacctWarning())
+
+
+def launcher_kind(launcher: Any) -> str:
+    """The kind of a Hydra launcher config node: "joblib", "slurm" (submitit's Slurm launcher),
+    "submitit_local" or "basic" (one job after another in this process)."""
+    target = str((launcher or {}).get("_target_", ""))
+    if "JoblibLauncher" in target:
+        return "joblib"
+    if "submitit" in target:
+        return "slurm" if "Slurm" in target else "submitit_local"
+    return "basic"
+
+
+def parallel_jobs(launcher: Any) -> int:
+    """Jobs a launcher runs side by side on this machine: joblib's n_jobs (-1 or 0: every core),
+    1 otherwise (a cluster's jobs run on their own nodes)."""
+    if launcher_kind(launcher) != "joblib":
+        return 1
+    n_jobs = int(launcher.get("n_jobs", -1) or 1)
+    return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
