@@ -1,4 +1,7 @@
-# Every target creates .venv and installs the project into it on first use.
+# Every target creates .venv and installs the project into it on first use. The editable install is
+# setuptools' compat mode (the checkout on sys.path through a .pth): conf/ installs as the data
+# package lenet_ablate.conf, and with such a mapping the default mode's import hook hides
+# hydra_plugins/ from Hydra's plugin discovery (the study's sweeper would be unknown).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -9,7 +12,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
 install: $(STAMP)
