@@ -1,22 +1,27 @@
 """Configurations in TensorBoard: per sweep, one aggregate run per configuration under
 <sweep>/_configurations/<name>/ with the mean over its seeds of train/acc, val/acc, train/loss and
-val/loss per epoch, the 95% interval across seeds, HParams (the configuration's factors against
+val/loss per epoch, the 95% interval across seeds (a configuration of one seed: the mean, as a band of no
+width, so that every margin chart finds its tags at any n), HParams (the configuration's factors against
 its mean test and validation accuracy and n) and a custom-scalars layout of margin charts, one per
 metric and experiment (mean with the interval as the band).
 
     python -m lenet_ablate.tensorboard [SWEEP_DIR ...]      (make report runs it)
 
-Each run is one event file with a fixed name, written elsewhere and moved into place in one
-rename, so a rerun replaces it (no duplicated events) and a kill leaves the old file or the new one.
+Each run is one event file, written elsewhere and moved into place in one rename under a name that
+sorts after the previous one, which is then removed: a kill leaves the old file or the new one (at
+worst both, the next run removes the old), and a running TensorBoard moves on to the newer file by
+itself, so it shows the new values without a restart (docs/report.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +34,7 @@ from lenet_ablate.report.experiments import completed, configurations, experimen
 from lenet_ablate.study.identity import hparams as run_hparams
 
 FOLDER = "_configurations"
-EVENTS = "events.out.tfevents.0.configurations"  # fixed: a rerun replaces, never adds
+EVENTS = "events.out.tfevents.{stamp:020d}.configurations"  # one file per run, its name newer each time
 METRICS = ("val/acc", "train/acc", "val/loss", "train/loss")
 
 
@@ -48,6 +53,8 @@ def epoch_bands(job_dirs: list[str]) -> pd.DataFrame:
         table = pd.concat([c[metric] for c in curves if metric in c], axis=1)
         for step, values in table.iterrows():
             mean, _, low, high = stats.mean_ci(values.dropna().to_numpy())
+            if math.isnan(low):  # one seed: no interval; the band collapses onto the mean so every chart has its tags
+                low = high = mean
             rows.append({"metric": metric, "step": int(step), "mean": mean, "low": low, "high": high,
                          "n": int(values.notna().sum())})
     return pd.DataFrame(rows)
@@ -74,9 +81,8 @@ def _write_run(folder: Path, bands: pd.DataFrame, member_of: list[str], hparams:
             writer.add_scalar(row.metric, row.mean, row.step)
             for factor in member_of:  # the experiment charts' tags: mean and band
                 writer.add_scalar(f"{factor}/{row.metric}", row.mean, row.step)
-                if row.low == row.low:
-                    writer.add_scalar(f"{factor}/{row.metric}/low", row.low, row.step)
-                    writer.add_scalar(f"{factor}/{row.metric}/high", row.high, row.step)
+                writer.add_scalar(f"{factor}/{row.metric}/low", row.low, row.step)
+                writer.add_scalar(f"{factor}/{row.metric}/high", row.high, row.step)
         for summary in hparams_summary(hparams, metrics):
             writer.file_writer.add_summary(summary)
         for key, value in metrics.items():
@@ -85,7 +91,11 @@ def _write_run(folder: Path, bands: pd.DataFrame, member_of: list[str], hparams:
             writer.add_custom_scalars(layout)
         writer.close()
         written = next(scratch.glob("events.out.tfevents*"))
-        written.replace(folder / EVENTS)
+        new = folder / EVENTS.format(stamp=time.time_ns())
+        written.replace(new)
+        for old in folder.glob("events.out.tfevents*"):  # the previous generation, once the new one is in place
+            if old != new:
+                old.unlink()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

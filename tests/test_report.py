@@ -164,10 +164,11 @@ def _scalars(run_dir: Path, tag: str) -> list[tuple[int, float]]:
 
 def test_configurations_in_tensorboard_are_the_seed_means(sweep_template, tmp_path):
     from lenet_ablate.report.__main__ import baseline
-    from lenet_ablate.tensorboard import EVENTS, FOLDER, write_configurations
+    from lenet_ablate.tensorboard import FOLDER, write_configurations
 
     sweep = tmp_path / "activation"
     shutil.copytree(sweep_template, sweep)
+    shutil.rmtree(sweep / "sigmoid-seed1")  # sigmoid with one seed: its charts must still find their tags
     levels, default = baseline()
     folders = write_configurations(sweep, levels, default)
     assert sorted(f.name for f in folders) == ["activation=sigmoid", "activation=tanh", "baseline"]
@@ -181,9 +182,11 @@ def test_configurations_in_tensorboard_are_the_seed_means(sweep_template, tmp_pa
         low, high = _scalars(folder, "activation/val/acc/low"), _scalars(folder, "activation/val/acc/high")
         assert low[1][1] < mean[1][1] < high[1][1] or runs[0][1][1] == runs[1][1][1]
         assert _scalars(folder, "hparams/n") == [(0, 2.0)]
-    # A rerun replaces each run's one event file: no duplicated events.
+    # A rerun replaces each run's one event file by a newer one: no duplicated events.
+    before = [p.name for p in (sweep / FOLDER / "baseline").iterdir()]
     write_configurations(sweep, levels, default)
-    assert [p.name for p in (sweep / FOLDER / "baseline").iterdir()] == [EVENTS]
+    after = [p.name for p in (sweep / FOLDER / "baseline").iterdir()]
+    assert len(before) == len(after) == 1 and after[0] > before[0] and after[0].startswith("events.out.tfevents.")
     assert len(_scalars(sweep / FOLDER / "baseline", "val/acc")) == 2
     # The margin-chart layout names each experiment's band tags.
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -194,6 +197,17 @@ def test_configurations_in_tensorboard_are_the_seed_means(sweep_template, tmp_pa
     layout = layout_pb2.Layout.FromString(acc.Tensors("custom_scalars__config__")[0].tensor_proto.string_val[0])
     charts = {c.title: c.margin.series[0] for cat in layout.category for c in cat.chart}
     assert charts["val/acc"].value == "activation/val/acc" and charts["val/acc"].lower == "activation/val/acc/low"
+    # Every tag the layout names is in every run of its experiment, sigmoid's one seed included
+    # (its band is the mean itself: low = high = mean).
+    for folder in folders:
+        run = EventAccumulator(str(folder))
+        run.Reload()
+        tags = set(run.Tags()["scalars"])
+        assert {t for s in charts.values() for t in (s.value, s.lower, s.upper)} <= tags, folder
+    one = sweep / FOLDER / "activation=sigmoid"
+    assert _scalars(one, "hparams/n") == [(0, 1.0)]
+    assert _scalars(one, "activation/val/acc/low") == _scalars(one, "activation/val/acc") == \
+        _scalars(one, "activation/val/acc/high")
 
 
 def test_a_seed_that_never_learned_is_flagged(sweep, tmp_path):
