@@ -20,7 +20,7 @@ from lenet_ablate import config_dir
 from lenet_ablate.config import validate
 from lenet_ablate.errors import Abort, ConfigError, DataError, Interrupted, JobFailed, LenetAblateError
 from lenet_ablate.study.cluster import granted_cpus, launcher_kind, parallel_jobs, quiet_sacct
-from lenet_ablate.study.sweeps import count_jobs, progress, validate_sweep
+from lenet_ablate.study.sweeps import count_jobs, progress, record_invocation, validate_sweep
 
 
 def _quiet_libraries() -> None:
@@ -158,6 +158,7 @@ class SweepSummary(Callback):
             total = validate_sweep(config)
         except LenetAblateError as exc:
             raise Abort(exc) from None
+        record_invocation(config)
         progress.start(Path(config.hydra.sweep.dir), total, parallel_jobs(config.hydra.launcher))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:

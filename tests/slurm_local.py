@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -19,15 +20,26 @@ class LocalSlurm:
     """A running single-node Slurm: the environment its clients need and the daemons we started."""
 
     env: dict[str, str] = field(repr=False)
-    started: list[tuple[str, Path]] = field(default_factory=list)  # (daemon, pid file)
+    started: list[tuple[str, int]] = field(default_factory=list)  # (daemon, pid) of what we started
 
     def stop(self) -> None:
-        """Stop the daemons this object started (newest first)."""
-        for name, pid_file in reversed(self.started):
+        """Stop the daemons this object started (newest first), by their pids; nothing else."""
+        for _, pid in reversed(self.started):
             try:
-                os.kill(int(pid_file.read_text().split()[0]), 15)
-            except (OSError, ValueError):
-                subprocess.run(["pkill", "-x", name], check=False)
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass  # it has already gone
+
+
+def _daemon_pid(pid_file: Path, timeout: float = 30.0) -> int | None:
+    """The pid a daemon wrote to its pid file once it forked into the background (None: none came)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return int(pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            time.sleep(0.2)  # polling a file the daemon writes; there is no event to wait on
+    return None
 
 
 def _run(*cmd: str, env: dict[str, str] | None = None, timeout: int = 60) -> subprocess.CompletedProcess:
@@ -95,13 +107,17 @@ def start(folder: Path) -> LocalSlurm | str:
         proc = _run("runuser", "-u", "munge", "--", "/usr/sbin/munged")
         if proc.returncode:
             return f"munged did not start: {proc.stderr.strip()}"
-        slurm.started.append(("munged", run_dir / "munged.pid"))
+        pid = _daemon_pid(run_dir / "munged.pid")
+        if pid is None:
+            return "munged wrote no pid file"
+        slurm.started.append(("munged", pid))
     for daemon, args in (("slurmctld", ["-c"]), ("slurmd", ["-N", "localhost"])):
         proc = _run(f"/usr/sbin/{daemon}", *args, env=env)
-        if proc.returncode:
+        pid = _daemon_pid(folder / f"{daemon}.pid") if not proc.returncode else None
+        if pid is None:
             slurm.stop()
-            return f"{daemon} did not start: {proc.stderr.strip() or proc.stdout.strip()}"
-        slurm.started.append((daemon, folder / f"{daemon}.pid"))
+            return f"{daemon} did not start: {proc.stderr.strip() or proc.stdout.strip() or 'no pid file'}"
+        slurm.started.append((daemon, pid))
     for _ in range(60):
         if _run("sinfo", "-h", "-o", "%T", env=env).stdout.strip() == "idle":
             return slurm

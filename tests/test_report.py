@@ -254,3 +254,48 @@ def test_configurations_sharing_a_label_are_told_apart_by_their_settings():
     # Alike in every compared setting (the seed is not one): the short config id tells them apart.
     assert _distinct(labels, [default, {**default, "seed": 3}, default], ["aaaaaa11", "bbbbbb22", "cccccc33"]) == [
         "optimizer=adam [aaaaaa]", "optimizer=adam [bbbbbb]", "baseline"]
+
+
+def test_report_names_depend_on_the_sweep_alone_and_stale_reports_go(tmp_path):
+    from lenet_ablate.report.__main__ import remove_stale
+    from lenet_ablate.report.collect import sweep_names
+
+    study = tmp_path / "multirun"
+    for sweep in ("all", "2026-12-01/21-47-08"):
+        (study / sweep).mkdir(parents=True)
+        (study / sweep / "multirun.yaml").write_text("{}")
+    first = sweep_names([study])
+    assert first == {study / "2026-12-01/21-47-08": "2026-12-01_21-47-08", study / "all": "all"}
+    # A second sweep at the same time of day on another day: the first keeps its name.
+    (study / "2026-12-02/21-47-08").mkdir(parents=True)
+    (study / "2026-12-02/21-47-08" / "multirun.yaml").write_text("{}")
+    (study / "2026-12-02/21-47-08" / ".sweeps").mkdir()
+    (study / "2026-12-02/21-47-08" / ".sweeps" / "multirun.yaml").write_text("{}")  # history, not a sweep
+    again = sweep_names([study])
+    assert {k: v for k, v in again.items() if k in first} == first and len(again) == 3
+    assert sweep_names([study / "all"]) == {study / "all": "all"}
+    # Reports no sweep maps to are removed; other files of the folder stay.
+    out = tmp_path / "reports"
+    for name in ("all", "21-47-08", "study"):
+        (out / name).mkdir(parents=True)
+        (out / name / "report.md").write_text("#")
+    (out / "README.md").write_text("kept")
+    assert remove_stale(out, {*again.values(), "study"}) == [out / "21-47-08"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "all", "study"]
+
+
+def test_never_started_is_judged_against_every_invocation(sweep, tmp_path):
+    # An earlier invocation into the same folder asked for 3 seeds; Hydra's multirun.yaml keeps only
+    # the last one's 2. The report reads both: seed 2 of each level is missing too.
+    from omegaconf import OmegaConf
+
+    from lenet_ablate.report.collect import load_jobs
+
+    earlier = OmegaConf.load(sweep / "multirun.yaml")
+    earlier.seeds = 3
+    assert len(list((sweep / ".sweeps").glob("*.yaml"))) == 1  # the sweep's own invocation, recorded
+    (sweep / ".sweeps" / "2026-11-30_10-00-00_000000000.yaml").write_text(OmegaConf.to_yaml(earlier))
+    runs = load_jobs(sweep)
+    missing = sorted(runs[runs.status == "missing"].job)
+    assert missing == ["activation=relu,seed=2", "activation=sigmoid,seed=1", "activation=sigmoid,seed=2",
+                       "activation=tanh,seed=2"]

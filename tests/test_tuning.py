@@ -150,3 +150,24 @@ def test_a_configuration_tuned_under_two_identity_schemes_has_one_record(tmp_pat
         {**record, "config_id": "scheme-3-id", "chosen_lr": 0.025, "decided_at": "2026-11-29T19:15:15+0000"}]})
     records = load_tuning(tmp_path)
     assert [(r["config_id"], r["chosen_lr"]) for r in records] == [(config_id(config), 0.025)]
+
+
+def test_tuning_json_written_by_0_4_is_compacted_to_one_record_per_configuration(tmp_path):
+    """0.4 kept a record per configuration per identity scheme; the next write keeps one, the
+    latest decision, under today's id."""
+    from lenet_ablate.report.tuned import load_tuning
+    from lenet_ablate.study.identity import config_id
+    from lenet_ablate.study.records import write_json
+    from lenet_ablate.study.tuning import merge_records
+
+    config = {"optimizer": {"name": "sgd", "lr": 0.05}, "seed": 0}
+    write_json(tmp_path / "baseline-seed0" / "summary.json", {"status": "completed", "config": config})
+    record = {"base_lr": 0.05, "example_job": "baseline-seed0", "tuned_config_id": "t", "grid": []}
+    write_json(tmp_path / "tuning.json", {"configurations": [
+        {**record, "config_id": "scheme-1-id", "chosen_lr": 0.1, "decided_at": "2026-11-22T23:00:00+0000"},
+        {**record, "config_id": "scheme-3-id", "chosen_lr": 0.025, "decided_at": "2026-11-29T19:15:15+0000"}]})
+    compacted = merge_records(load_tuning(tmp_path), [])["configurations"]
+    assert [(r["config_id"], r["chosen_lr"]) for r in compacted] == [(config_id(config), 0.025)]
+    assert "sweep" not in compacted[0]
+    newer = {**record, "config_id": config_id(config), "chosen_lr": 0.2, "decided_at": "2026-12-01T20:00:00+0000"}
+    assert [r["chosen_lr"] for r in merge_records(load_tuning(tmp_path), [newer])["configurations"]] == [0.2]

@@ -97,7 +97,7 @@ class StudySweeper(BasicSweeper):
         returns = [self._launch(screen, 0)]
         records, finals = self._choose(configs, launched)
         with FileLock(str(self.sweep_dir / ".tuning.lock")):
-            write_json(self.sweep_dir / tuning.TUNING, tuning.merge_records(self.sweep_dir / tuning.TUNING, records))
+            write_json(self.sweep_dir / tuning.TUNING, tuning.merge_records(load_tuning(self.sweep_dir), records))
         progress.resize(self.sweep_dir, len(screen) + len(finals))
         returns.append(self._launch(finals, len(screen)))
         return returns, len(screen) + len(finals)

@@ -7,6 +7,7 @@ python -m lenet_ablate.report [SWEEP_DIR ...] [--out DIR] [--min-effect X] [--me
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +20,7 @@ from lenet_ablate.errors import ReportError
 from lenet_ablate.report import sequential, stats
 from lenet_ablate.report.build import report_runs
 from lenet_ablate.report.comparisons import Analysis
-from lenet_ablate.report.collect import find_sweeps, load_jobs
+from lenet_ablate.report.collect import load_jobs, sweep_names
 from lenet_ablate.report.tuned import load_tuning
 from lenet_ablate.study.identity import factors, plain
 from lenet_ablate.study.records import read_json
@@ -55,6 +56,15 @@ def _pace(sweep: Path, runs: pd.DataFrame) -> tuple[float, int] | None:
     return float(times.median()), max(1, int(state.get("parallel", 1)))
 
 
+def remove_stale(out: Path, keep: set[str]) -> list[Path]:
+    """Remove the report folders under `out` (those holding a report.md) whose name is not in
+    `keep`: reports are derived data, rebuilt from the sweeps by make report."""
+    stale = [p for p in sorted(Path(out).glob("*")) if p.is_dir() and p.name not in keep and (p / "report.md").is_file()]
+    for folder in stale:
+        shutil.rmtree(folder)
+    return stale
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lenet_ablate.report", description=__doc__.splitlines()[0])
     parser.add_argument("sweeps", nargs="*", type=Path, help="sweep folders (default: every sweep under multirun/)")
@@ -70,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command line; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        sweeps = find_sweeps(args.sweeps or [Path("multirun")])
+        names = sweep_names(args.sweeps or [Path("multirun")])
+        sweeps = list(names)
         if not sweeps:
             raise ReportError(f"no runs found under {', '.join(map(str, args.sweeps or ['multirun']))} "
                               "(no Hydra multirun.yaml); run a sweep first, e.g. make ablate")
@@ -81,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             if runs.empty:
                 print(f"report: {sweep}: no jobs in this sweep folder, skipped")
                 continue
-            name = sweep.name if sum(s.name == sweep.name for s in sweeps) == 1 else f"{sweep.parent.name}_{sweep.name}"
+            name = names[sweep]
             tuning = load_tuning(sweep)
             analysis = sweep_analysis(sweep, args.method, args.min_effect, runs)
             analyses.append(analysis)
@@ -96,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
             report_runs(pd.concat(frames, ignore_index=True), args.out / "study", "lenet_ablate report: study",
                         levels, default, strictest, records)
             print(f"report: all sweeps -> {args.out / 'study'}/report.md, report.html")
+        if not args.sweeps:  # every sweep was reported: reports of sweeps that no longer exist go
+            for stale in remove_stale(args.out, {*names.values(), "study"}):
+                print(f"report: removed {stale} (no sweep maps to it any more)")
     except (ReportError, OSError) as exc:
         print(f"report: error: {exc}", file=sys.stderr)
         return 1

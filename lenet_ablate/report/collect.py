@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
+from omegaconf import OmegaConf
 
 from lenet_ablate.study.identity import config_id
+from lenet_ablate.study.sweeps import HISTORY, sweep_axes
 from lenet_ablate.study.records import SUMMARY, read_json
 
 SPLITS = ["train", "val", "test"]
@@ -18,25 +21,36 @@ SPLITS = ["train", "val", "test"]
 
 def find_sweeps(paths: list[Path]) -> list[Path]:
     """Sweep folders (holding Hydra's multirun.yaml) at or under each of `paths`."""
-    sweeps: list[Path] = []
+    return list(sweep_names(paths))
+
+
+def sweep_names(paths: list[Path]) -> dict[Path, str]:
+    """Each sweep folder at or under `paths` and its report's name: its path under the folder it
+    was found in, "/" as "_" (multirun/2026-12-01/21-47-08 -> 2026-12-01_21-47-08), or its own name
+    when given itself. The name depends on the sweep alone, never on which other sweeps exist."""
+    names: dict[Path, str] = {}
     for path in paths:
         if (path / "multirun.yaml").is_file():
-            sweeps.append(path)
+            names.setdefault(path, Path(path).resolve().name)
         elif path.is_dir():
-            sweeps.extend(sorted(p.parent for p in path.rglob("multirun.yaml")))
-    return list(dict.fromkeys(sweeps))
+            for found in sorted(p.parent for p in path.rglob("multirun.yaml") if HISTORY not in p.parts):
+                names.setdefault(found, "_".join(found.relative_to(path).parts))
+    return names
 
 
-def _swept_axes(sweep: Path) -> list[list[str]]:
-    """For each key the sweep varied (command-line sweeps and sweeper params): its "key=value" strings."""
-    from omegaconf import OmegaConf
-
-    from lenet_ablate.study.sweeps import sweep_axes
-
-    try:
-        return sweep_axes(OmegaConf.load(sweep / "multirun.yaml"))[1]
-    except Exception:  # an old or hand-edited multirun.yaml: then no "never started" rows
-        return []
+def _asked(sweep: Path) -> tuple[set[str], set[frozenset[str]]]:
+    """The swept "key=value" items and the jobs (sets of them) asked for by every invocation of the
+    sweep: each recorded in <sweep>/.sweeps/, and the last one's multirun.yaml."""
+    items: set[str] = set()
+    jobs: set[frozenset[str]] = set()
+    for path in [*sorted((sweep / HISTORY).glob("*.yaml")), sweep / "multirun.yaml"]:
+        try:
+            axes = sweep_axes(OmegaConf.load(path))[1]
+        except Exception:  # an old or hand-edited file: no "never started" rows from it
+            continue
+        items.update(item for axis in axes for item in axis)
+        jobs.update(map(frozenset, itertools.product(*axes)))
+    return items, jobs
 
 
 def job_row(job: Path, sweep_name: str) -> dict[str, Any]:
@@ -68,11 +82,9 @@ def job_row(job: Path, sweep_name: str) -> dict[str, Any]:
 
 
 def load_jobs(sweep: Path) -> pd.DataFrame:
-    """One row per job of a sweep, including jobs that were asked for but never started (missing)."""
-    import yaml
-
-    axes = _swept_axes(sweep)
-    swept = {item for axis in axes for item in axis}
+    """One row per job of a sweep, including jobs that any invocation of the sweep asked for but that
+    never started (missing)."""
+    swept, asked = _asked(sweep)
     rows, seen = [], set()
     for hydra_dir in sorted(sweep.glob("*/.hydra")):
         rows.append(job_row(hydra_dir.parent, sweep.name))
@@ -81,7 +93,7 @@ def load_jobs(sweep: Path) -> pd.DataFrame:
         except (OSError, yaml.YAMLError):
             continue
         seen.add(frozenset(o for o in overrides if o in swept))
-    for combo in map(frozenset, itertools.product(*axes)):
+    for combo in sorted(asked, key=sorted):
         if combo not in seen:
             rows.append({"sweep": sweep.name, "job": ",".join(sorted(combo)), "job_dir": str(sweep),
                          "status": "missing", "error": "never started"})

@@ -10,7 +10,9 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from lenet_ablate.errors import ConfigError, SweepError
-from lenet_ablate.study.records import SUMMARY, read_json, write_json
+from lenet_ablate.study.records import SUMMARY, atomic_write_text, read_json, write_json
+
+HISTORY = ".sweeps"  # <sweep>/.sweeps/<time>.yaml: each invocation's multirun config
 
 
 def sweep_axes(config: DictConfig) -> tuple[list[str], list[list[str]]]:
@@ -127,3 +129,14 @@ def count_jobs(sweep_dir: Path, since: float = 0.0) -> dict[str, int]:
             status = s["status"]
         counts[status if status in counts else "failed"] += 1
     return counts
+
+
+def record_invocation(config: DictConfig) -> Path:
+    """Keep this invocation's multirun config as <sweep>/.sweeps/<time>.yaml (atomically), beside
+    Hydra's multirun.yaml, which the next invocation into the same folder overwrites: the report
+    judges "never started" against every invocation's jobs."""
+    folder = Path(config.hydra.sweep.dir) / HISTORY
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (time.strftime("%Y-%m-%d_%H-%M-%S") + f"_{time.time_ns() % 10**9:09d}.yaml")
+    atomic_write_text(path, OmegaConf.to_yaml(config))
+    return path

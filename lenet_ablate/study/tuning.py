@@ -86,11 +86,11 @@ def decide(base_lr: float, grid: list[dict[str, Any]], scales: Sequence[float]) 
             "warning": "chosen lr at the edge of the grid (widen tune.lr_scales)" if edge else ""}
 
 
-def merge_records(path: Path, records: list[dict[str, Any]]) -> dict[str, Any]:
-    """The sweep's tuning file with `records` added: one record per configuration (config_id), a
-    newer record replacing an older one of the same configuration."""
-    old = read_json(path) or {}
-    by_id = {r["config_id"]: r for r in old.get("configurations", [])}
+def merge_records(current: list[dict[str, Any]], records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The sweep's tuning file, compacted: one record per configuration, the latest decision.
+    `current`: the file's records with their ids as of today (report.tuned.load_tuning, which
+    recognises records of older identity schemes); `records`: this sweep's new decisions."""
+    by_id = {r["config_id"]: {k: v for k, v in r.items() if k != "sweep"} for r in current}
     by_id.update({r["config_id"]: r for r in records})
     return {"criterion": "highest mean validation accuracy over the screening seeds (test accuracy never chooses)",
             "configurations": list(by_id.values())}
