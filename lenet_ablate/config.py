@@ -17,6 +17,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from lenet_ablate import PILOT_RULE, SEEDS_RULE
 from lenet_ablate.errors import ConfigError
+from lenet_ablate.study.identity import dropout_level
 from lenet_ablate.data.files import DATASETS
 from lenet_ablate.data.inputs import INPUTS
 from lenet_ablate.model.network import C3
@@ -169,8 +170,7 @@ def _typed(cfg: DictConfig, choices: Any) -> DictConfig:
                 if key not in known:
                     typed[key] = plain[key]
             typed.optimizer = _typed_optimizer(plain.optimizer)
-        if typed.dropout.name == "none" and typed.dropout.p:  # `dropout.p=0.3` alone is dropout p0.3
-            typed.dropout.name = f"p{typed.dropout.p}"
+        typed.dropout.name = dropout_level(typed.dropout)
         OmegaConf.to_container(typed, resolve=True, throw_on_missing=True)
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None) or "config"

@@ -3,6 +3,7 @@ verdicts and figures."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -27,7 +28,7 @@ TUNED_RULES = ("Tuned sweep (tune=lr): the tables below use the runs at each con
 
 
 def _fmt(mean: float, std: float) -> str:
-    return "" if mean != mean else f"{mean:.4f}" + (f" ± {std:.4f}" if std == std else "")
+    return "" if math.isnan(mean) else f"{mean:.4f}" + (f" ± {std:.4f}" if not math.isnan(std) else "")
 
 
 def _config_rows(configs: pd.DataFrame) -> pd.DataFrame:

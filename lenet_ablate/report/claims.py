@@ -9,6 +9,7 @@ dropout 0.5, augmentation over none).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -56,7 +57,7 @@ def _comparison_claim(claim: str, published: str, row: dict | None, sign: int, w
         verdict = "contradicted"
     else:
         d = row.get("detectable_80")
-        verdict = ("not resolved: " + (f"only differences over {d:.3f} had 80% power" if d == d and d < 1
+        verdict = ("not resolved: " + (f"only differences over {d:.3f} had 80% power" if not math.isnan(d) and d < 1
                                        else "too few seeds to detect any difference at 80% power"))
     return {"claim": claim, "published": published, "lr": view,
             "this study": f"{what}: {row['diff']:+.4f} {row['diff_ci95']}, n={row['n']}",

@@ -15,7 +15,7 @@ from lenet_ablate.report.render import Report
 
 
 def _interval(low: float, high: float) -> str:
-    return "" if low != low else f"[{low:+.4f}, {high:+.4f}]"
+    return "" if math.isnan(low) else f"[{low:+.4f}, {high:+.4f}]"
 
 
 @dataclass
@@ -55,7 +55,7 @@ def compare_all(pairs: list[tuple[dict[str, Any], pd.DataFrame]], analysis: Anal
     (decide.verdict) whatever the adjustment; a seeds=auto sweep is judged look by look."""
     tables = [level_rows(exp, runs) for exp, runs in pairs]
     compared = [row for rows in tables for row in rows if "_diff" in row]
-    family = max(1, sum(row["_diff"].p == row["_diff"].p for row in compared))
+    family = max(1, sum(not math.isnan(row["_diff"].p) for row in compared))
     if analysis.design is not None:
         _sequential(compared, analysis)
     else:
@@ -77,7 +77,7 @@ def _notes(row: dict[str, Any], analysis: Analysis, settled: bool) -> str:
     notes = failures.note(row["never_learned"], len(row["_run"]), row["_reference"]["never_learned"],
                           len(row["_reference"]["run"]))
     d, need = row["_diff"], row["seeds_needed"]
-    if not settled and analysis.pace and need == need and math.isfinite(need) and need > d.n:
+    if not settled and analysis.pace and math.isfinite(need) and need > d.n:
         seconds, parallel = analysis.pace
         more = int(need) - d.n
         notes.append(f"about {more} more seeds per side, about {math.ceil(2 * more * seconds / parallel / 60)} min at "
@@ -86,7 +86,7 @@ def _notes(row: dict[str, Any], analysis: Analysis, settled: bool) -> str:
 
 
 def _seeds_text(n: float | None) -> str:
-    return "" if n is None or n != n else ">1000" if n == math.inf else str(int(n))
+    return "" if n is None or math.isnan(n) else ">1000" if n == math.inf else str(int(n))
 
 
 def _level_table(rows: list[dict], factor: str, method: str, lrs: dict[str, float] | None = None) -> pd.DataFrame:

@@ -96,10 +96,10 @@ def verdict(d: Difference, p_adjusted: float, min_effect: float, needed: float, 
     """One of: "differs (+0.0123)" (adjusted p < alpha); "no difference larger than X" (the 95%
     interval lies within +-X and X <= min_effect); "inconclusive at n=k seeds (...)" saying how many
     seeds would settle it, or that they exceed `seeds_max`."""
-    if p_adjusted == p_adjusted and p_adjusted < alpha:
+    if not math.isnan(p_adjusted) and p_adjusted < alpha:
         return f"differs ({d.diff:+.4f})"
     bound = float(equivalence_bound(d.low, d.high))
-    if bound == bound and bound <= min_effect:
+    if not math.isnan(bound) and bound <= min_effect:
         return f"no difference larger than {bound:.4f}"
     if d.test == "n<2":
         return f"inconclusive at n={d.n} (at least 2 seeds per level are needed for a test)"
@@ -126,4 +126,4 @@ def targets(spreads: Iterable[float], current: Iterable[int], min_effect: float,
 def planned(need: Iterable[float], current: Iterable[int], seeds_max: int) -> list[int]:
     """Seeds to have, from the seeds that settle each comparison (nan: none would): at least the
     current ones, at most `seeds_max`."""
-    return [n if k != k else int(max(n, min(k, seeds_max))) for k, n in zip(np.atleast_1d(need), current)]
+    return [n if math.isnan(k) else int(max(n, min(k, seeds_max))) for k, n in zip(np.atleast_1d(need), current)]

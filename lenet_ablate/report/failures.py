@@ -5,6 +5,8 @@ failure rate, that finding (Fisher's exact test). No torch here."""
 
 from __future__ import annotations
 
+import math
+
 from scipy import stats as sps
 
 ALPHA = 0.05
@@ -39,7 +41,7 @@ def note(failed: int, run: int, ref_failed: int, ref_run: int) -> list[str]:
            f"reference: {count_text(ref_failed, ref_run)}" if ref_failed else "",
            "accuracy compared on the seeds that learned"]
     p = differ_p(failed, run, ref_failed, ref_run)
-    if p == p and p < ALPHA:
+    if not math.isnan(p) and p < ALPHA:
         side = "level" if failed / run > ref_failed / ref_run else "reference"
         out.append(f"the {side} fails more often ({failed}/{run} vs {ref_failed}/{ref_run}, Fisher's exact p={p:.3g}, "
                    "unadjusted)")

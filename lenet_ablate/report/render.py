@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 import os
 import re
 import shutil
@@ -31,7 +32,7 @@ def _inline(text: str) -> str:
 def _cell(value: object) -> object:
     """A table cell as Markdown shows it: floats to 4 decimals, missing values empty, text as given."""
     if isinstance(value, float):
-        return "" if value != value else f"{value:.4f}"
+        return "" if math.isnan(value) else f"{value:.4f}"
     return "" if value is None else value
 
 

@@ -80,9 +80,17 @@ def migrate(config: dict[str, Any]) -> dict[str, Any]:
     if isinstance(opt, dict) and opt.get("name") == "adam" and "momentum" in opt and "betas" not in opt:
         opt["betas"] = [opt.pop("momentum"), 0.999]
     drop = config.get("dropout")
-    if isinstance(drop, dict) and drop.get("name") == "none" and drop.get("p"):
-        drop["name"] = f"p{drop['p']}"
+    if isinstance(drop, dict):
+        drop["name"] = dropout_level(drop)
     return config
+
+
+def dropout_level(node: Mapping[str, Any]) -> Any:
+    """The level a dropout node names: its option's name, except that a rate given alone
+    (`dropout.p=0.3` under the option "none") is the level p<rate>, the same job as dropout=p0.3."""
+    if node.get("name") == "none" and node.get("p"):
+        return f"p{node['p']}"
+    return node.get("name")
 
 
 def comparable(cfg: DictConfig | Mapping[str, Any], ignore: tuple[str, ...] = ()) -> dict[str, Any]:
