@@ -26,8 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from torch.utils.tensorboard import SummaryWriter
+from torch.utils.tensorboard.summary import hparams as hparams_summary
 
 from lenet_ablate.report import stats
+from lenet_ablate.report.__main__ import baseline
 from lenet_ablate.report.collect import find_sweeps, load_curves, load_jobs
 from lenet_ablate.report.tuned import annotate, load_tuning
 from lenet_ablate.report.experiments import completed, configurations, experiments, factor_names
@@ -70,9 +73,6 @@ def _layout(exps: list[dict[str, Any]]) -> dict[str, dict[str, list]]:
 def _write_run(folder: Path, bands: pd.DataFrame, member_of: list[str], hparams: dict[str, Any],
                metrics: dict[str, float], layout: dict | None) -> None:
     """Write one configuration's event file in a scratch folder, then move it into `folder`."""
-    from torch.utils.tensorboard import SummaryWriter
-    from torch.utils.tensorboard.summary import hparams as hparams_summary
-
     folder.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".write.", dir=folder))
     try:
@@ -136,8 +136,6 @@ def write_configurations(sweep: Path, baseline: dict[str, str], default: dict[st
 
 def main(argv: list[str] | None = None) -> int:
     """Command line; returns the exit status."""
-    from lenet_ablate.report.__main__ import baseline
-
     parser = argparse.ArgumentParser(prog="python -m lenet_ablate.tensorboard", description=__doc__.splitlines()[0])
     parser.add_argument("sweeps", nargs="*", type=Path, help="sweep folders (default: every sweep under multirun/)")
     args = parser.parse_args(argv)

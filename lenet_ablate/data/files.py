@@ -120,7 +120,7 @@ def find_files(name: str, root: str | None, md5: dict[str, tuple[str, ...]] | No
 
 
 def _download(spec: DatasetSpec, root: Path) -> None:
-    import torchvision
+    import torchvision  # only this rarely taken route needs torchvision, which takes seconds to import
 
     cls = getattr(torchvision.datasets, spec.torchvision_name)
     for train in (True, False):

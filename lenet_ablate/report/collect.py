@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import yaml
 from omegaconf import OmegaConf
+from tbparse import SummaryReader
 
 from lenet_ablate.study.identity import config_id
 from lenet_ablate.study.sweeps import HISTORY, sweep_axes
@@ -121,8 +122,6 @@ def event_file_complete(path: Path) -> bool:
 
 def load_curves(job_dir: str) -> pd.DataFrame | None:
     """Per-epoch train/val accuracy and loss of one job from its TensorBoard run (None if unreadable)."""
-    from tbparse import SummaryReader
-
     tb = Path(job_dir) / "tb"
     if not tb.is_dir():
         return None

@@ -6,8 +6,12 @@ import io
 import itertools
 from typing import Any
 
+import matplotlib
 import numpy as np
 import pandas as pd
+
+matplotlib.use("Agg")  # files only, no display; before pyplot is imported
+import matplotlib.pyplot as plt  # noqa: E402
 
 from lenet_ablate.report.collect import load_curves
 
@@ -19,17 +23,10 @@ CLASS_NAMES = {
 
 
 def _figure(*args: Any, **kwargs: Any):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     return plt.subplots(*args, **kwargs)
 
 
 def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)

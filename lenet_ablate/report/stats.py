@@ -21,9 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import statsmodels.formula.api as smf
 from scipy import stats
 from scipy.integrate import quad
 from scipy.optimize import brentq
+from statsmodels.stats.anova import anova_lm
+from statsmodels.stats.multitest import multipletests
 
 ALPHA = 0.05
 POWER = 0.8
@@ -110,8 +113,6 @@ def difference(level: pd.Series, reference: pd.Series) -> Difference:
 def adjust(pvalues: list[float], method: str = "hommel") -> list[float]:
     """Family-wise adjusted p-values (statsmodels multipletests, `method` one of METHODS); nan
     entries stay nan and are not counted in the family."""
-    from statsmodels.stats.multitest import multipletests
-
     p = np.asarray(pvalues, dtype=float)
     out = np.full_like(p, np.nan)
     ok = ~np.isnan(p)
@@ -179,9 +180,6 @@ def anova_table(done: pd.DataFrame, factors: list[str], metric: str = "test_acc"
     cells = done.groupby(varied).size()
     if len(cells) != np.prod([done[f].nunique() for f in varied]) or len(done) <= len(cells):
         return None
-    import statsmodels.formula.api as smf
-    from statsmodels.stats.anova import anova_lm
-
     terms = [f"C({f})" for f in varied]
     formula = f"{metric} ~ " + " + ".join(terms + [f"{a}:{b}" for a, b in itertools.combinations(terms, 2)])
     model = smf.ols(formula, data=done.assign(**{metric: done[metric].astype(float)})).fit()

@@ -7,9 +7,12 @@ import itertools
 import time
 from pathlib import Path
 
+from hydra import compose
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from lenet_ablate.errors import ConfigError, SweepError
+from lenet_ablate.study.guard import conflict, locked_elsewhere, refuse_message
 from lenet_ablate.study.records import SUMMARY, atomic_write_text, read_json, write_json
 
 HISTORY = ".sweeps"  # <sweep>/.sweeps/<time>.yaml: each invocation's multirun config
@@ -18,8 +21,6 @@ HISTORY = ".sweeps"  # <sweep>/.sweeps/<time>.yaml: each invocation's multirun c
 def sweep_axes(config: DictConfig) -> tuple[list[str], list[list[str]]]:
     """Split a multirun (its config with the `hydra` node, as in multirun.yaml) into its fixed
     overrides and, per swept key (command line and sweeper params), its "key=value" strings."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     params = config.hydra.sweeper.params
     params = OmegaConf.to_container(params, resolve=True) if params is not None else {}
     lines = list(config.hydra.overrides.task) + [f"{k}={v}" for k, v in params.items()]
@@ -37,10 +38,7 @@ def validate_sweep(config: DictConfig) -> int:
     """Compose and validate every job of a multirun before the first one trains, and refuse to
     start if any job folder holds a completed result of another configuration. Returns the number
     of jobs; raises SweepError."""
-    from hydra import compose
-
-    from lenet_ablate.config import validate
-    from lenet_ablate.study.guard import conflict, refuse_message
+    from lenet_ablate.config import validate  # the torch boundary: this layer imports torch only here
 
     fixed, axes = sweep_axes(config)
     combos, conflicts = list(itertools.product(*axes)), []
@@ -109,8 +107,6 @@ progress = Progress()
 
 def count_jobs(sweep_dir: Path, since: float = 0.0) -> dict[str, int]:
     """Count the jobs of a sweep folder visited since `since` (epoch seconds) by outcome."""
-    from lenet_ablate.study.guard import locked_elsewhere
-
     counts = {"completed": 0, "diverged": 0, "failed": 0, "skipped": 0, "interrupted": 0, "running elsewhere": 0}
     # File times, not the summaries' second-resolution timestamps: a rerun that starts within the
     # second the last one ended (in-process, or a fast machine) still tells skipped from trained.
