@@ -1,15 +1,15 @@
-"""Settling a comparison: the verdict its interval and adjusted p give, and the seeds that would
-settle it, computed from the seed-to-seed spread only (an internal-pilot design).
+"""Settling a comparison: the one verdict rule (whatever the family-wise adjustment), and the
+seeds that would settle a comparison.
 
 A comparison is settled when it "differs" (family-adjusted p < alpha) or when its 95% interval
 lies inside (-min_effect, +min_effect) ("no difference larger than X", X the interval's larger
-bound). With n seeds and spread s, the interval at the family's strictest level alpha/m has
-half-width h = t(1 - alpha/2m, n-1) * s / sqrt(n). Once h <= min_effect / 2, every outcome settles:
-either that interval excludes 0 (then Bonferroni, and Hommel or Holm with it, reject) or it holds 0,
-so |difference| <= h and the 95% interval lies within +-2h <= min_effect. The seeds needed are the
-smallest such n. They depend on s alone, never on the observed difference, so adding them does
-not select on the outcome (the simulation tests check the family-wise error of the whole design).
-No torch here.
+bound). `projected_seeds` says at how many seeds it would settle if its difference and spread held
+(the report's seeds_needed, and the sequential design's futility rule). `seeds_to_settle` is the
+worst case from the spread alone: with n seeds and spread s, the interval at the family's strictest
+level alpha/m has half-width h = t(1 - alpha/2m, n-1) * s / sqrt(n); once h <= min_effect / 2 every
+outcome settles (that interval excludes 0, so Bonferroni and Hommel reject, or |difference| <= h
+and the 95% interval lies within +-2h). It drives 0.4's plan-once design (`targets`), which the
+simulation keeps for comparison. No torch here.
 """
 
 from __future__ import annotations
@@ -24,11 +24,6 @@ from scipy import stats as sps
 from lenet_ablate.report.stats import ALPHA, Difference
 
 CAP = 1000
-# seeds=auto's test level: choosing seeds from the pilot's spread inflates the family-wise error of a
-# test at 0.05 (up to 0.11 in the simulation: the seeds depend on a 2-df variance estimate), so the
-# design tests its family at the level that keeps it at or below 0.05 over the spreads simulated
-# (Kieser & Friede's adjusted level for internal pilots; docs/statistics.md).
-AUTO_ALPHA = 0.02
 
 
 @lru_cache(maxsize=64)
@@ -116,7 +111,8 @@ def verdict(d: Difference, p_adjusted: float, min_effect: float, needed: float, 
 
 def targets(spreads: Iterable[float], current: Iterable[int], min_effect: float, seeds_max: int,
             alpha: float = ALPHA) -> list[int]:
-    """Seeds each comparison of one family should have: those that settle it at `min_effect`,
+    """0.4's seeds=auto plan, kept for the simulation's comparison of designs. Seeds each
+    comparison of one family should have: those that settle it at `min_effect`,
     never fewer than it has, never more than `seeds_max`. The family is the comparisons with a
     known spread; one without (n < 2, or zero spread) gets no more seeds."""
     spreads = np.asarray(list(spreads), dtype=float)
