@@ -51,7 +51,7 @@ def test_tune_lr_composes_with_every_experiment_and_is_bookkeeping():
 
     plain = compose("experiment=all", hydra=True)
     tuned = compose("experiment=all", "tune=lr", "tune.epochs=3", hydra=True)
-    bad = compose("config", overrides=["tune=lr", "tune.epochs=30"], return_hydra_config=True)
+    bad = compose("tune=lr", "tune.epochs=30", hydra=True)
     assert tuned.hydra.sweeper._target_.endswith("StudySweeper") and tuned.hydra.sweeper.params == plain.hydra.sweeper.params
     assert list(tuned.tune.lr_scales) == [0.25, 0.5, 1.0, 2.0, 4.0] and tuned.tune.seeds == 1
     assert job_id(validate(tuned)) == job_id(validate(plain))  # how an lr was chosen is not what a job trains

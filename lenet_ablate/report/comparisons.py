@@ -209,7 +209,8 @@ def answer_table(csv: list[dict[str, Any]]) -> pd.DataFrame:
     """"Which choices matter": one row per factor level (and lr view) compared with the baseline."""
     rows = [r for r in csv if "(around" not in r["reference"]]
     table = pd.DataFrame([{"factor": r["experiment"], "level": r["level"], "vs": r["reference"], "lr": r["lr_view"],
-                           "n": r["n_level"], "difference": f"{r['difference']:+.4f}",
+                           "n": r["n_level"],
+                           "difference": "" if math.isnan(r["difference"]) else f"{r['difference']:+.4f}",
                            "95% interval": _interval(r["ci95_low"], r["ci95_high"]), "verdict": r["verdict"]}
                           for r in rows])
     if not table.empty and table.lr.nunique() == 1:
