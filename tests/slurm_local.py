@@ -23,12 +23,26 @@ class LocalSlurm:
     started: list[tuple[str, int]] = field(default_factory=list)  # (daemon, pid) of what we started
 
     def stop(self) -> None:
-        """Stop the daemons this object started (newest first), by their pids; nothing else."""
+        """Stop the daemons this object started (newest first), by their pids; nothing else. A
+        cluster started here runs only this suite's jobs: they are cancelled and drained first, so
+        no job step is left behind without its controller."""
+        if any(name == "slurmctld" for name, _ in self.started):
+            _drain(self.env)
         for _, pid in reversed(self.started):
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass  # it has already gone
+
+
+def _drain(env: dict[str, str], timeout: float = 60.0) -> None:
+    """Cancel every job of the cluster and wait until the queue is empty (or `timeout`)."""
+    jobs = _run("squeue", "-h", "-o", "%i", env=env).stdout.split()
+    if jobs:
+        _run("scancel", *jobs, env=env)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _run("squeue", "-h", "-o", "%i", env=env).stdout.strip():
+        time.sleep(0.5)  # polling the queue's state; Slurm offers no event to wait on
 
 
 def _daemon_pid(pid_file: Path, timeout: float = 30.0) -> int | None:
