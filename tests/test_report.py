@@ -275,13 +275,16 @@ def test_report_names_depend_on_the_sweep_alone_and_stale_reports_go(tmp_path):
     assert {k: v for k, v in again.items() if k in first} == first and len(again) == 3
     assert sweep_names([study / "all"]) == {study / "all": "all"}
     # Reports no sweep maps to are removed; other files of the folder stay.
+    from lenet_ablate.report.render import Report
+
     out = tmp_path / "reports"
-    for name in ("all", "21-47-08", "study"):
-        (out / name).mkdir(parents=True)
-        (out / name / "report.md").write_text("#")
+    for name in ("all", "21-47-08", "study"):  # as make report writes them: a link to a hidden folder
+        Report(name).write(out / name, pd.DataFrame({"job": ["x"]}))
     (out / "README.md").write_text("kept")
     assert remove_stale(out, {*again.values(), "study"}) == [out / "21-47-08"]
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "all", "study"]
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["README.md", "all", "study"]
+    assert not [p for p in out.iterdir() if p.name.startswith(".21-47-08")]  # its folder went with the link
+    assert (out / "all" / "report.md").is_file()
 
 
 def test_never_started_is_judged_against_every_invocation(sweep, tmp_path):

@@ -7,7 +7,6 @@ python -m lenet_ablate.report [SWEEP_DIR ...] [--out DIR] [--min-effect X] [--me
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +19,7 @@ from lenet_ablate.errors import ReportError
 from lenet_ablate.report import sequential, stats
 from lenet_ablate.report.build import report_runs
 from lenet_ablate.report.comparisons import Analysis
+from lenet_ablate.report.render import remove_report
 from lenet_ablate.report.collect import load_jobs, sweep_names
 from lenet_ablate.report.tuned import load_tuning
 from lenet_ablate.study.identity import factors, plain
@@ -59,9 +59,9 @@ def _pace(sweep: Path, runs: pd.DataFrame) -> tuple[float, int] | None:
 def remove_stale(out: Path, keep: set[str]) -> list[Path]:
     """Remove the report folders under `out` (those holding a report.md) whose name is not in
     `keep`: reports are derived data, rebuilt from the sweeps by make report."""
-    stale = [p for p in sorted(Path(out).glob("*")) if p.is_dir() and p.name not in keep and (p / "report.md").is_file()]
+    stale = [p for p in sorted(Path(out).glob("[!.]*")) if p.name not in keep and (p / "report.md").is_file()]
     for folder in stale:
-        shutil.rmtree(folder)
+        remove_report(folder)
     return stale
 
 

@@ -116,3 +116,20 @@ class Report:
         for old in out_dir.parent.glob(f".{out_dir.name}.*"):
             if old.name not in (new.name, current) and not old.is_symlink():
                 shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_report(out_dir: Path) -> None:
+    """Remove a report written by Report.write: its link, the folder it points at and any hidden
+    versions of it (an older version's plain folder too)."""
+    out_dir = Path(out_dir)
+    if out_dir.is_symlink():
+        target = out_dir.parent / os.readlink(out_dir)
+        out_dir.unlink()
+        shutil.rmtree(target, ignore_errors=True)
+    elif out_dir.is_dir():
+        shutil.rmtree(out_dir)
+    for old in out_dir.parent.glob(f".{out_dir.name}.*"):
+        if old.is_symlink():
+            old.unlink()
+        else:
+            shutil.rmtree(old, ignore_errors=True)
