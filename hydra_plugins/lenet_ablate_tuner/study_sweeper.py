@@ -108,34 +108,19 @@ class StudySweeper(BasicSweeper):
         cfg = self.config
         base, _ = self._compose([])  # the baseline of this sweep (its fixed overrides included)
         records = load_tuning(self.sweep_dir) if cfg.tune.name == "lr" else []
-        templates = self._templates(configs, records)
+        templates = planning.templates(configs, records)
         design = sequential.Design.from_config(cfg)
         returns = []
         while True:
             plan = planning.plan_seeds(self.sweep_dir, factors(base), plain(base), design, records, launched.seeds)
             planning.write_plan(self.sweep_dir, plan)
-            batch: list[list[str]] = []
-            for cid, n in plan.wanted.items():
-                if cid in templates:  # (else a configuration of an older sweep in the same folder)
-                    for seed in range(n):
-                        launched.add(self._seed(*templates[cid], seed), batch)
+            batch = planning.look_batch(plan, templates, self._seed, launched)
             log.info("seeds=auto: %s; %d more jobs", plan.record()["summary"], len(batch))
             if not batch:
                 return returns
             progress.resize(self.sweep_dir, done + len(batch))
             returns.append(self._launch(batch, done))
             done += len(batch)
-
-    def _templates(self, configs: list[Configuration], records: list[dict[str, Any]]) -> dict[str, tuple]:
-        """config_id -> (a job of its default-lr configuration, its lr or None), tuned ones included."""
-        tuned = {r["config_id"]: r for r in records}
-        templates: dict[str, tuple[Job, float | None]] = {}
-        for c in configs:
-            templates[c.config_id] = (c.jobs[0], None)
-            record = tuned.get(c.config_id)
-            if record and record["tuned_config_id"] != c.config_id:
-                templates[record["tuned_config_id"]] = (c.jobs[0], record["chosen_lr"])
-        return templates
 
     def _seed(self, job: Job, lr: float | None, seed: int) -> Job:
         """`job` at another seed (and lr), refused if its folder holds another configuration's result."""
@@ -153,40 +138,14 @@ class StudySweeper(BasicSweeper):
         return list(configs.values())
 
     def _screening(self, configs: list[Configuration], launched: Launched) -> list[list[str]]:
-        """Phase 1: each configuration's lr grid on its screening seeds (grid stored in `configs`)."""
-        tune, batch = self.config.tune, []
-        for c in configs:
-            c.screen_seeds = sorted({j.seed for j in c.jobs})[:tune.seeds]
-            epochs = None if tune.epochs == c.epochs else int(tune.epochs)
-            for scale in tune.lr_scales:
-                lr = tuning.lr_value(c.base_lr, scale)
-                point = {"scale": float(scale), "lr": lr, "subdirs": {}}
-                for job in (j for j in c.jobs if j.seed in c.screen_seeds):
-                    run = self._variant(job, lr if lr != c.base_lr else None, epochs)
-                    point["subdirs"][job.seed] = run.subdir
-                    launched.add(run, batch)
-                c.grid.append(point)
-        return batch
+        """Phase 1: each configuration's lr grid on its screening seeds (planning.screening)."""
+        return planning.screening(configs, self.config.tune, self._variant, launched)
 
     def _choose(self, configs: list[Configuration], launched: Launched) -> tuple[list[dict], list[list[str]]]:
-        """Phase 2: per configuration the lr of the best mean validation accuracy (its record for
-        tuning.json), and the final runs: every job at its default and at the chosen lr."""
-        tune, records, batch = self.config.tune, [], []
-        for c in configs:
-            grid = [{"scale": p["scale"], "lr": p["lr"],
-                     "runs": tuning.screening_result(self.sweep_dir, p["subdirs"])} for p in c.grid]
-            choice = tuning.decide(c.base_lr, grid, list(tune.lr_scales))
-            tuned_id = c.config_id
-            for job in c.jobs:
-                launched.add(job, batch)
-                if choice["chosen_lr"] != c.base_lr:
-                    run = self._variant(job, choice["chosen_lr"], None)
-                    launched.add(run, batch)
-                    tuned_id = run.config_id
-            records.append(tuning.tuning_record(c.config_id, tuned_id, c.base_lr, choice, tune, c.screen_seeds,
-                                                c.epochs, grid, c.jobs[0].subdir))
-            log.info("tune=lr: %s: lr %g -> %g (%s)", c.jobs[0].subdir, c.base_lr, choice["chosen_lr"],
-                     choice["reason"])
+        """Phase 2: the choices (tuning.json records) and the final runs (planning.finals)."""
+        records, batch = planning.finals(configs, self.config.tune, self.sweep_dir, self._variant, launched)
+        for r in records:
+            log.info("tune=lr: %s: lr %g -> %g (%s)", r["example_job"], r["base_lr"], r["chosen_lr"], r["reason"])
         return records, batch
 
     def _compose(self, overrides: Sequence[str]) -> tuple[DictConfig, Job]:

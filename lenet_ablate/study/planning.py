@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from omegaconf import DictConfig
@@ -21,6 +21,7 @@ from lenet_ablate.errors import SweepError
 from lenet_ablate.report import sequential, tuned
 from lenet_ablate.report.collect import load_jobs
 from lenet_ablate.report.experiments import configurations, experiments, factor_names, level_rows
+from lenet_ablate.study import tuning
 from lenet_ablate.study.guard import conflict, refuse_message
 from lenet_ablate.study.records import write_json
 
@@ -64,6 +65,73 @@ class Launched:
             self.ids.add(job.job_id)
             self.seeds.setdefault(job.config_id, set()).add(job.seed)
             batch.append(job.overrides)
+
+
+Variant = Callable[[Job, "float | None", "int | None"], Job]  # a job at another lr / epochs, composed
+
+
+def screening(configs: list[Configuration], tune: Any, variant: Variant, launched: Launched) -> list[list[str]]:
+    """tune=lr, phase 1: each configuration's optimizer.lr x tune.lr_scales on its first tune.seeds
+    seeds, tune.epochs epochs each (its grid and screening seeds are stored in `configs`)."""
+    batch: list[list[str]] = []
+    for c in configs:
+        c.screen_seeds = sorted({j.seed for j in c.jobs})[:tune.seeds]
+        epochs = None if tune.epochs == c.epochs else int(tune.epochs)
+        for scale in tune.lr_scales:
+            lr = tuning.lr_value(c.base_lr, scale)
+            point: dict[str, Any] = {"scale": float(scale), "lr": lr, "subdirs": {}}
+            for job in (j for j in c.jobs if j.seed in c.screen_seeds):
+                run = variant(job, lr if lr != c.base_lr else None, epochs)
+                point["subdirs"][job.seed] = run.subdir
+                launched.add(run, batch)
+            c.grid.append(point)
+    return batch
+
+
+def finals(configs: list[Configuration], tune: Any, sweep_dir: Path, variant: Variant,
+           launched: Launched) -> tuple[list[dict[str, Any]], list[list[str]]]:
+    """tune=lr, phase 2: per configuration the lr of the best mean validation accuracy (its record
+    for tuning.json) and the final runs: every job at its default and at the chosen lr."""
+    records, batch = [], []
+    for c in configs:
+        grid = [{"scale": p["scale"], "lr": p["lr"], "runs": tuning.screening_result(sweep_dir, p["subdirs"])}
+                for p in c.grid]
+        choice = tuning.decide(c.base_lr, grid, list(tune.lr_scales))
+        tuned_id = c.config_id
+        for job in c.jobs:
+            launched.add(job, batch)
+            if choice["chosen_lr"] != c.base_lr:
+                run = variant(job, choice["chosen_lr"], None)
+                launched.add(run, batch)
+                tuned_id = run.config_id
+        records.append(tuning.tuning_record(c.config_id, tuned_id, c.base_lr, choice, tune, c.screen_seeds,
+                                            c.epochs, grid, c.jobs[0].subdir))
+    return records, batch
+
+
+def templates(configs: list[Configuration], records: list[dict[str, Any]]) -> dict[str, tuple[Job, float | None]]:
+    """config_id -> (a job of its default-lr configuration, the lr to run it at or None): what a
+    configuration's further seeds are made from, the tuned configurations of tune=lr included."""
+    tuned = {r["config_id"]: r for r in records}
+    out: dict[str, tuple[Job, float | None]] = {}
+    for c in configs:
+        out[c.config_id] = (c.jobs[0], None)
+        record = tuned.get(c.config_id)
+        if record and record["tuned_config_id"] != c.config_id:
+            out[record["tuned_config_id"]] = (c.jobs[0], record["chosen_lr"])
+    return out
+
+
+def look_batch(plan: "Plan", made_from: dict[str, tuple[Job, float | None]],
+               seed: Callable[[Job, "float | None", int], Job], launched: Launched) -> list[list[str]]:
+    """The jobs the plan's next look needs: seeds 0..n-1 of each configuration it names (those of
+    an older sweep in the same folder, which this sweep cannot make, are left alone)."""
+    batch: list[list[str]] = []
+    for cid, n in plan.wanted.items():
+        if cid in made_from:
+            for k in range(n):
+                launched.add(seed(*made_from[cid], k), batch)
+    return batch
 
 
 def refuse_conflict(sweep_dir: Path, job: Job, cfg: DictConfig) -> None:
