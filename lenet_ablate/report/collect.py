@@ -13,6 +13,7 @@ import yaml
 from omegaconf import OmegaConf
 from tbparse import SummaryReader
 
+from lenet_ablate.study.guard import locked_elsewhere
 from lenet_ablate.study.identity import config_id
 from lenet_ablate.study.sweeps import HISTORY, sweep_axes
 from lenet_ablate.study.records import SUMMARY, read_json
@@ -74,7 +75,8 @@ def job_row(job: Path, sweep_name: str) -> dict[str, Any]:
                error=s.get("error"), _config=config, _raw=s.get("config_unresolved") or config,
                _factors=list((s.get("factors") or {}).keys()))
     if status == "running":
-        row["error"] = "killed while running (summary still says running)"
+        row["error"] = ("running now (another process holds its lock)" if locked_elsewhere(job)
+                        else "killed while running (summary still says running)")
     for split in SPLITS:
         for metric in ("acc", "loss"):
             row[f"{split}_{metric}"] = (s.get("metrics") or {}).get(f"{split}_{metric}")
