@@ -102,3 +102,19 @@ def test_tune_lr_runs_both_phases_through_slurm(slurm, tmp_path, tiny_data):
     for r in json.loads((sweep / "tuning.json").read_text())["configurations"]:
         val = {p["lr"]: done[p["runs"][0]["job"]]["metrics"]["val_acc"] for p in r["grid"]}
         assert r["chosen_lr"] == max(val, key=val.get)
+
+
+def test_seeds_auto_runs_its_looks_through_slurm(slurm, tmp_path, tiny_data):
+    args = ["experiment=pooling", "seeds=auto", "seeds_max=5", "trainer.max_epochs=1", "hydra/launcher=slurm",
+            "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=1", f"study_dir={tmp_path}",
+            *data_overrides(*tiny_data)]
+    proc = run_cli(args, tmp_path, env=slurm.env)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    sweep = tmp_path / "pooling"
+    looks = json.loads((sweep / "seeds.json").read_text())["looks"]
+    assert [look["n"] for look in looks] == [3, 5][:len(looks)]
+    trained = sum(look["jobs_added"] for look in looks)
+    assert len(summaries(sweep)) == trained  # every look's jobs ran as Slurm jobs, and no other
+    assert f"sweep: {trained} completed, 0 diverged, 0 failed, 0 skipped" in proc.stdout, proc.stdout[-2000:]
+    again = run_cli(args, tmp_path, env=slurm.env)
+    assert "sweep: 0 completed, 0 diverged, 0 failed, 6 skipped" in again.stdout, again.stdout[-2000:]
