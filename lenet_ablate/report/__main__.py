@@ -21,7 +21,7 @@ from lenet_ablate.report.build import report_runs
 from lenet_ablate.report.comparisons import Analysis
 from lenet_ablate.report.render import remove_report
 from lenet_ablate.report.collect import load_jobs, sweep_names
-from lenet_ablate.report.tuned import load_tuning
+from lenet_ablate.report.tuned import annotate, load_tuning
 from lenet_ablate.study.identity import factors, plain
 from lenet_ablate.study.records import read_json
 from lenet_ablate.study.sweeps import Progress
@@ -49,6 +49,8 @@ def sweep_analysis(sweep: Path, method: str, min_effect: float | None, runs: pd.
 
 def _pace(sweep: Path, runs: pd.DataFrame) -> tuple[float, int] | None:
     """(median seconds of a trained job, parallel jobs) of a sweep, None without timed jobs."""
+    if "lr_role" in runs:  # tune=lr's short screening runs are not what an added seed costs
+        runs = runs[runs.lr_role != "screening"]
     times = runs.wall_time_s.dropna().astype(float) if "wall_time_s" in runs else pd.Series(dtype=float)
     if times.empty:
         return None
@@ -94,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             name = names[sweep]
             tuning = load_tuning(sweep)
-            analysis = sweep_analysis(sweep, args.method, args.min_effect, runs)
+            analysis = sweep_analysis(sweep, args.method, args.min_effect, annotate(runs, tuning))
             analyses.append(analysis)
             report_runs(runs, args.out / name, f"lenet_ablate report: {sweep}", levels, default, analysis, tuning)
             records += tuning
