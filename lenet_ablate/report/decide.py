@@ -30,10 +30,8 @@ CAP = 1000
 def _half_widths(family: int, alpha: float = ALPHA, cap: int = CAP) -> np.ndarray:
     """t(1 - alpha/2m, n-1) / sqrt(n) for n = 0..cap (inf for n < 2): the strictest interval's
     half-width per unit of spread."""
-    n = np.arange(cap + 1, dtype=float)
-    out = np.full(cap + 1, np.inf)
-    out[2:] = sps.t.ppf(1 - alpha / (2 * max(1, family)), n[2:] - 1) / np.sqrt(n[2:])
-    return out
+    with np.errstate(divide="ignore"):
+        return _criticals(family, alpha, cap)[0] / np.sqrt(np.arange(cap + 1, dtype=float))
 
 
 def seeds_to_settle(spread: float | np.ndarray, family: int, min_effect: float,

@@ -221,10 +221,10 @@ def plan_seeds(sweep_dir: Path, baseline: dict[str, str], default: dict[str, Any
     looks = sequential.replay([r for _, r in pairs], design, tried)
     schedule = design.schedule()
     history = [h[0] for h in looks.history]
-    records_ = []
+    look_records = []
     for k, states in enumerate(history):
         before = history[k - 1] if k else np.full(len(comparisons), sequential.OPEN)
-        records_.append(Look(schedule[k], {f"{c.name} ({c.view})": sequential.STATES[s]
+        look_records.append(Look(schedule[k], {f"{c.name} ({c.view})": sequential.STATES[s]
                                            for c, s in zip(comparisons, states)},
                              _added(comparisons, before, schedule[k - 1] if k else 0, schedule[k])))
     next_n = sequential.next_look(looks, design)
@@ -233,7 +233,7 @@ def plan_seeds(sweep_dir: Path, baseline: dict[str, str], default: dict[str, Any
         for c, state in zip(comparisons, looks.state[0]):
             if state == sequential.OPEN:
                 wanted[c.level] = wanted[c.reference] = next_n
-    return Plan(design, comparisons, records_, wanted, next_n)
+    return Plan(design, comparisons, look_records, wanted, next_n)
 
 
 def _added(comparisons: list[Comparison], before: np.ndarray, low: int, high: int) -> int:
