@@ -136,7 +136,9 @@ def write_configurations(sweep: Path, baseline: dict[str, str], default: dict[st
 
 def main(argv: list[str] | None = None) -> int:
     """Command line; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m lenet_ablate.tensorboard", description=__doc__.splitlines()[0])
+    description = ("Configurations in TensorBoard: one run per configuration under <sweep>/_configurations/ "
+                   "(the mean over its seeds, the 95% interval as a band), and a margin-chart layout.")
+    parser = argparse.ArgumentParser(prog="python -m lenet_ablate.tensorboard", description=description)
     parser.add_argument("sweeps", nargs="*", type=Path, help="sweep folders (default: every sweep under multirun/)")
     args = parser.parse_args(argv)
     sweeps = find_sweeps(args.sweeps or [Path("multirun")])

@@ -274,6 +274,10 @@ def test_report_names_depend_on_the_sweep_alone_and_stale_reports_go(tmp_path):
     again = sweep_names([study])
     assert {k: v for k, v in again.items() if k in first} == first and len(again) == 3
     assert sweep_names([study / "all"]) == {study / "all": "all"}
+    # Given itself, a sweep under the study folder keeps the name make report gives it.
+    day = study / "2026-12-02/21-47-08"
+    assert sweep_names([day], study=study) == {day: "2026-12-02_21-47-08"}
+    assert sweep_names([day], study=tmp_path / "elsewhere") == {day: "21-47-08"}
     # Reports no sweep maps to are removed; other files of the folder stay.
     from lenet_ablate.report.render import Report
 

@@ -20,7 +20,7 @@ from lenet_ablate.report import sequential, stats
 from lenet_ablate.report.build import report_runs
 from lenet_ablate.report.comparisons import Analysis
 from lenet_ablate.report.render import remove_report
-from lenet_ablate.report.collect import load_jobs, sweep_names
+from lenet_ablate.report.collect import STUDY, load_jobs, sweep_names
 from lenet_ablate.report.tuned import annotate, load_tuning
 from lenet_ablate.study.identity import factors, plain
 from lenet_ablate.study.records import read_json
@@ -68,7 +68,7 @@ def remove_stale(out: Path, keep: set[str]) -> list[Path]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lenet_ablate.report", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m lenet_ablate.report", description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("sweeps", nargs="*", type=Path, help="sweep folders (default: every sweep under multirun/)")
     parser.add_argument("--out", type=Path, default=Path("multirun_reports"), help="output folder")
     parser.add_argument("--min-effect", type=float, default=None,
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command line; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        names = sweep_names(args.sweeps or [Path("multirun")])
+        names = sweep_names(args.sweeps or [STUDY])
         sweeps = list(names)
         if not sweeps:
             raise ReportError(f"no runs found under {', '.join(map(str, args.sweeps or ['multirun']))} "

@@ -19,6 +19,7 @@ from lenet_ablate.study.sweeps import HISTORY, sweep_axes
 from lenet_ablate.study.records import SUMMARY, read_json
 
 SPLITS = ["train", "val", "test"]
+STUDY = Path("multirun")  # make report's default folder (the study_dir default)
 
 
 def find_sweeps(paths: list[Path]) -> list[Path]:
@@ -26,18 +27,26 @@ def find_sweeps(paths: list[Path]) -> list[Path]:
     return list(sweep_names(paths))
 
 
-def sweep_names(paths: list[Path]) -> dict[Path, str]:
+def sweep_names(paths: list[Path], study: Path = STUDY) -> dict[Path, str]:
     """Each sweep folder at or under `paths` and its report's name: its path under the folder it
-    was found in, "/" as "_" (multirun/2026-12-01/21-47-08 -> 2026-12-01_21-47-08), or its own name
-    when given itself. The name depends on the sweep alone, never on which other sweeps exist."""
+    was found in, "/" as "_" (multirun/2026-12-01/21-47-08 -> 2026-12-01_21-47-08); a sweep given
+    itself: its path under `study` (make report's default folder) where it lies there, else its own
+    name. The name depends on the sweep alone, never on which other sweeps exist."""
     names: dict[Path, str] = {}
     for path in paths:
         if (path / "multirun.yaml").is_file():
-            names.setdefault(path, Path(path).resolve().name)
+            names.setdefault(path, _own_name(Path(path).resolve(), Path(study).resolve()))
         elif path.is_dir():
             for found in sorted(p.parent for p in path.rglob("multirun.yaml") if HISTORY not in p.parts):
                 names.setdefault(found, "_".join(found.relative_to(path).parts))
     return names
+
+
+def _own_name(sweep: Path, study: Path) -> str:
+    """A sweep given itself: named as make report names it when it lies under `study`."""
+    if sweep.is_relative_to(study) and sweep != study:
+        return "_".join(sweep.relative_to(study).parts)
+    return sweep.name
 
 
 def _asked(sweep: Path) -> tuple[set[str], set[frozenset[str]]]:

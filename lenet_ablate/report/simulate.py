@@ -1,12 +1,13 @@
 """Monte-Carlo check of the report's analysis: simulated studies of m comparisons with a shared
 reference, unequal seed spreads and chosen true differences, analysed with the report's own
-functions (stats.paired_t, stats.adjust, decide.targets, decide.equivalence_bound).
+functions (stats.paired_t, stats.adjust, decide.equivalence_bound, decide.targets, sequential.run_looks).
 
     python -m lenet_ablate.report.simulate [--reps 4000]
 
-prints, per design, the family-wise false-positive rate under the global null, the share of
-comparisons resolved and the probability that all are. The calibration tests run the same
-functions with fewer replicates. No torch here.
+prints, for 0.4's plan-once seeds=auto and for the sequential design, under normal, t(3) and
+collapse noise: the family-wise error, the false "no difference" rate at |difference| = min_effect,
+P(all settled), P(dropout settled) and the mean and 90th percentile of jobs; then the fixed-n
+analyses. The calibration tests run the same functions with fewer replicates. No torch here.
 """
 
 from __future__ import annotations
@@ -223,7 +224,7 @@ def _fixed_n(reps: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Print the rates of the fixed-n analyses and of the seeds=auto designs (0.4's and the
     sequential one at the given schedule and level) under normal, t(3) and collapse noise."""
-    parser = argparse.ArgumentParser(prog="python -m lenet_ablate.report.simulate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m lenet_ablate.report.simulate", description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--reps", type=int, default=4000)
     parser.add_argument("--alpha", type=float, default=sequential.Design.alpha, help="level per look")
     parser.add_argument("--looks", type=int, nargs="*", default=list(sequential.Design.looks))
