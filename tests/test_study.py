@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
@@ -149,6 +151,16 @@ def test_seeds_auto_adds_seeds_look_by_look_and_a_rerun_trains_nothing(tmp_path,
     assert report_main([str(sweep), "--out", str(out)]) == 0
     md = (out / "pooling" / "report.md").read_text()
     assert "group-sequential design: looks at 3, 5, 8 seeds" in md and "α=0.02 per look" in md
+    # A copy that lost a pilot seed (a study stopped early): no look can be replayed, and the report
+    # says so instead of judging it; reported beside the sweep, the pooled report analyses at fixed n.
+    stopped = tmp_path / "later" / "stopped"
+    shutil.copytree(sweep, stopped)
+    shutil.rmtree(stopped / "avg-seed2")
+    assert report_main([str(sweep), str(stopped), "--out", str(out)]) == 0
+    row = pd.read_csv(out / "stopped" / "comparisons.csv").iloc[0]
+    assert row.verdict.startswith("inconclusive at n=") and ("seeds (not analysed yet: the study's first look "
+                                                             "waits until every comparison has 3 seeds)") in row.verdict
+    assert "pools several sweeps and analyses every seed at fixed n" in (out / "study" / "report.md").read_text()
 
 
 def test_progress_lines_read_the_sweep_total_from_its_file(tmp_path):

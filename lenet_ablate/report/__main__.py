@@ -105,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         if not frames:
             raise ReportError("the sweep folders hold no jobs")
         if len(frames) > 1:
-            strictest = min(analyses, key=lambda a: (a.alpha, -a.min_effect))
+            # The pooled report is a fixed-n analysis of every seed: looks belong to one sweep's design.
+            strictest = replace(min(analyses, key=lambda a: (a.alpha, -a.min_effect)), design=None, pace=None,
+                                 pooled=True)
             report_runs(pd.concat(frames, ignore_index=True), args.out / "study", "lenet_ablate report: study",
                         levels, default, strictest, records)
             print(f"report: all sweeps -> {args.out / 'study'}/report.md, report.html")

@@ -30,6 +30,7 @@ class Analysis:
     min_effect: float = 0.01
     design: sequential.Design | None = None
     pace: tuple[float, int] | None = None
+    pooled: bool = False  # the report of several sweeps: every seed at fixed n, whatever each sweep's design
 
 
 def _at_look(row: dict[str, Any], n: int) -> stats.Difference:
@@ -41,10 +42,13 @@ def _at_look(row: dict[str, Any], n: int) -> stats.Difference:
 def _sequential(compared: list[dict[str, Any]], analysis: Analysis) -> None:
     """seeds=auto: each comparison at the look it stopped at (sequential.replay), its p adjusted
     there as the design adjusted it, and the seeds it would need projected from that look."""
-    looks = sequential.replay(compared, replace(analysis.design, method=analysis.method))
+    design = replace(analysis.design, method=analysis.method)
+    looks = sequential.replay(compared, design)
     for i, row in enumerate(compared):
         if looks.n[0, i]:
             row["_diff"] = _at_look(row, int(looks.n[0, i]))
+        else:  # the first look waits for seeds still missing (a study in progress, or stopped)
+            row["awaiting"] = design.schedule()[0]
         row.update(p_adj=float(looks.p_adj[0, i]), state=sequential.STATES[looks.state[0, i]],
                    seeds_needed=float(looks.need[0, i]))
 
@@ -67,7 +71,8 @@ def compare_all(pairs: list[tuple[dict[str, Any], pd.DataFrame]], analysis: Anal
         d = row["_diff"]
         row.update(diff=d.diff, diff_ci95=_interval(d.low, d.high), test=d.test, p=d.p, alpha=analysis.alpha,
                    detectable_80=stats.detectable_difference(d, analysis.alpha / family))
-        verdict = decide.verdict(d, row["p_adj"], analysis.min_effect, row["seeds_needed"], seeds_max, analysis.alpha)
+        verdict = decide.verdict(d, row["p_adj"], analysis.min_effect, row["seeds_needed"], seeds_max, analysis.alpha,
+                                 awaiting=row.get("awaiting"))
         row["verdict"] = verdict + _notes(row, analysis, settled=verdict.startswith(("differs", "no difference")))
     return tables
 
@@ -133,6 +138,9 @@ def _method_text(analysis: Analysis, m: int, tuned: bool) -> str:
             f"over the whole design, and stopped once settled, or once the seeds it would need exceeded "
             f"seeds_max={design.seeds_max}. Each comparison is shown at the look it stopped at."
             if design is not None else "")
+    if analysis.pooled:
+        auto = (" This report pools several sweeps and analyses every seed at fixed n; a seeds=auto sweep chose "
+                "its seeds look by look, so its own report, which judges it at its looks, is the one to quote.")
     return (f"Method: each level against its experiment's reference on test accuracy, paired t on the seeds both "
             f"have (Welch where fewer than 2 are shared), difference of means with its 95% interval. Family: all "
             f"{m} testable comparisons of this report{' (default and tuned lr together)' if tuned else ''}, "

@@ -85,10 +85,14 @@ def equivalence_bound(low: float | np.ndarray, high: float | np.ndarray) -> floa
 
 
 def verdict(d: Difference, p_adjusted: float, min_effect: float, needed: float, seeds_max: int | None = None,
-            alpha: float = ALPHA) -> str:
+            alpha: float = ALPHA, awaiting: int | None = None) -> str:
     """One of: "differs (+0.0123)" (adjusted p < alpha); "no difference larger than X" (the 95%
     interval lies within +-X and X <= min_effect); "inconclusive at n=k seeds (...)" saying how many
-    seeds would settle it, or that they exceed `seeds_max`."""
+    seeds would settle it, or that they exceed `seeds_max`, or (`awaiting`: a sequential design's
+    first look, at that many seeds, still waits for seeds) that it has not been analysed yet."""
+    if awaiting is not None:
+        return (f"inconclusive at n={d.n} seeds (not analysed yet: the study's first look waits until every "
+                f"comparison has {awaiting} seeds)")
     if not math.isnan(p_adjusted) and p_adjusted < alpha:
         return f"differs ({d.diff:+.4f})"
     bound = float(equivalence_bound(d.low, d.high))
@@ -102,6 +106,8 @@ def verdict(d: Difference, p_adjusted: float, min_effect: float, needed: float, 
         tell = f"more than {CAP} would be needed"
     elif seeds_max is not None and needed > seeds_max:
         tell = f"cannot settle within seeds_max={seeds_max}: about {int(needed)} needed"
+    elif math.isnan(needed):
+        tell = "no projection of the seeds it would need"
     else:
         tell = f"about {int(needed)} would settle it"
     return f"inconclusive at n={d.n} seeds ({tell})"
