@@ -319,3 +319,30 @@ def test_signed_differences_keep_their_sign_in_markdown():
     rep.table(answer_table([row, {**row, "level": "x", "difference": float("nan"), "ci95_low": float("nan")}]))
     md = rep.markdown()
     assert "| +0.0063 " in md and "[+0.0033, +0.0092]" in md and "nan" not in md
+
+
+def test_a_job_in_training_reads_running_now_and_a_dead_one_killed(sweep, tmp_path):
+    # Two jobs whose summary says "running": one whose lock another live process holds, one whose
+    # process died (no lock held). The report tells them apart and counts the first in its header.
+    for job in ("relu-seed0", "tanh-seed0"):
+        path = sweep / job / "summary.json"
+        s = json.loads(path.read_text())
+        s.update(status="running")
+        s.pop("metrics")
+        path.write_text(json.dumps(s))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from lenet_ablate.study.guard import job_lock; "
+         "lock = job_lock(sys.argv[1]); lock.acquire(); print('held', flush=True); sys.stdin.read()",
+         str(sweep / "relu-seed0")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert holder.stdout.readline().strip() == "held"  # the child holds the lock from here on
+        out = tmp_path / "reports"
+        assert report_main([str(sweep), "--out", str(out)]) == 0
+    finally:
+        holder.communicate("", timeout=60)  # closing its stdin ends it
+    runs = pd.read_csv(out / "activation" / "runs.csv").set_index("job")
+    assert runs.loc["relu-seed0", "error"] == "running now (another process holds its lock)"
+    assert runs.loc["tanh-seed0", "error"] == "killed while running (summary still says running)"
+    md = (out / "activation" / "report.md").read_text()
+    assert "0 interrupted, 3 missing (1 of them running now)" in md  # and sigmoid-seed1's folder is gone

@@ -42,8 +42,9 @@ def _config_rows(configs: pd.DataFrame) -> pd.DataFrame:
 
 def _header(rep: Report, runs: pd.DataFrame, baseline: dict[str, str], tuned_sweep: bool) -> None:
     counts = runs.status.value_counts().to_dict()
+    running = int(runs.error.astype(str).str.startswith("running now").sum()) if "error" in runs else 0
     rep.text(f"{len(runs)} jobs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES) +
-             f". Baseline levels: {', '.join(f'{k}={v}' for k, v in baseline.items())}. ± is the standard "
+             (f" ({running} of them running now)" if running else "") + f". Baseline levels: {', '.join(f'{k}={v}' for k, v in baseline.items())}. ± is the standard "
              "deviation over seeds.")
     if "git_commit" in runs and runs.git_commit.notna().any():
         prov = runs.dropna(subset=["git_commit"]).groupby(["version", "git_commit", "git_dirty"], dropna=False)
