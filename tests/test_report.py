@@ -346,3 +346,20 @@ def test_a_job_in_training_reads_running_now_and_a_dead_one_killed(sweep, tmp_pa
     assert runs.loc["tanh-seed0", "error"] == "killed while running (summary still says running)"
     md = (out / "activation" / "report.md").read_text()
     assert "0 interrupted, 3 missing (1 of them running now)" in md  # and sigmoid-seed1's folder is gone
+
+
+def test_an_open_comparison_says_what_settling_it_would_cost():
+    # Pace: a job takes 120 s, two run at a time. 5 seeds now, 12 needed: 7 more per side, both sides:
+    # 2 x 7 x 120 s / 2 = 840 s = 14 min. 6 needed: 1 more seed, 2 min. Settled: no cost.
+    from lenet_ablate.report import stats
+    from lenet_ablate.report.comparisons import Analysis, _notes
+
+    d = stats.Difference(test="paired t", diff=0.004, low=-0.002, high=0.01, p=0.2, spread=0.006, n=5)
+    row = {"never_learned": 0, "_run": set(range(5)), "_reference": {"never_learned": 0, "run": set(range(5))},
+           "_diff": d, "seeds_needed": 12.0}
+    paced = Analysis(pace=(120.0, 2))
+    assert _notes(row, paced, settled=False) == "; about 7 more seeds per side, about 14 min at this study's pace"
+    assert _notes({**row, "seeds_needed": 6.0}, paced, settled=False) == (
+        "; about 1 more seed per side, about 2 min at this study's pace")
+    assert _notes(row, paced, settled=True) == "" and _notes(row, Analysis(), settled=False) == ""
+    assert _notes({**row, "seeds_needed": math.inf}, paced, settled=False) == ""
