@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 
 from lenet_ablate import config_dir
 from lenet_ablate.config import validate
-from lenet_ablate.errors import Abort, ConfigError, DataError, Interrupted, JobFailed, LenetAblateError
+from lenet_ablate.errors import CTRL_C, Abort, ConfigError, DataError, Interrupted, JobFailed, LenetAblateError
 from lenet_ablate.study.cluster import granted_cpus, launcher_kind, parallel_jobs, quiet_sacct
 from lenet_ablate.study.sweeps import count_jobs, progress, record_invocation, validate_sweep
 
@@ -104,6 +104,8 @@ def main() -> None:
         exit_with(exc)
     except Abort as exc:
         exit_with(exc.error)
+    except KeyboardInterrupt:  # Ctrl-C in the launching process (joblib's workers record their jobs)
+        exit_with(Interrupted(CTRL_C))
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")

@@ -30,6 +30,9 @@ class ReportError(LenetAblateError):
     exit_code = 1
 
 
+CTRL_C = "stopped by the user (Ctrl-C)"
+
+
 class Interrupted(LenetAblateError):
     """Ctrl-C or SIGTERM stopped a job; its summary says 'interrupted'."""
 

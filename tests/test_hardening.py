@@ -169,3 +169,35 @@ def test_a_job_gives_the_same_metrics_in_process_and_under_joblib(tmp_path, tiny
     assert b["threads"] == a["threads"] == 1
     assert a["metrics"] == b["metrics"] and a["confusion_matrix"] == b["confusion_matrix"]  # exact
     assert a["job_id"] == b["job_id"]
+
+
+def test_ctrl_c_under_joblib_exits_130_with_one_line_and_every_job_interrupted(tmp_path, tiny_data):
+    # Ctrl-C reaches the whole process group, as a terminal sends it: the launching process and the
+    # joblib workers. The workers record their jobs; the launcher must end through the exit layer
+    # (before: a KeyboardInterrupt traceback through Hydra and death by SIGINT, not 130).
+    sweep = tmp_path / "sweep"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "lenet_ablate", "-m", "seed=0,1", *data_overrides(*tiny_data),
+                             "trainer.max_epochs=500", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+                             f"hydra.sweep.dir={sweep}"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint, start_new_session=True)
+    deadline = time.time() + 180
+    while time.time() < deadline and len(list(sweep.glob("*/checkpoints/best.ckpt"))) < 2:  # both validated
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr and "lenet_ablate: interrupted (stopped by the user (Ctrl-C))" in stderr
+    deadline = time.time() + 60  # the workers end after the launcher: wait until its session is empty
+
+    def alive() -> bool:
+        return subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True).returncode == 0
+
+    while time.time() < deadline and alive():
+        time.sleep(0.1)
+    assert not alive()  # no worker outlives the sweep
+    # Each job records 'interrupted', unless joblib's shutdown stopped its worker first: then its
+    # summary still says 'running' (the report's "killed while running"; a rerun redoes it). Never
+    # 'completed' or 'failed'.
+    statuses = [json.loads(p.read_text())["status"] for p in sorted(sweep.glob("*/summary.json"))]
+    assert len(statuses) == 2 and set(statuses) <= {"interrupted", "running"}, statuses

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lenet_ablate.errors import Interrupted, ResultExists
+from lenet_ablate.errors import CTRL_C, Interrupted, ResultExists
 
 import ctypes
 import logging
@@ -34,9 +34,6 @@ from lenet_ablate.training.seeding import stream_seeds
 from lenet_ablate.model.templates import min_hamming_distance
 
 log = logging.getLogger("lenet_ablate")
-
-
-CTRL_C = "stopped by the user (Ctrl-C)"
 
 
 def _now() -> str:
