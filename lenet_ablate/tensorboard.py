@@ -31,7 +31,7 @@ from torch.utils.tensorboard.summary import hparams as hparams_summary
 
 from lenet_ablate.report import stats
 from lenet_ablate.report.__main__ import baseline
-from lenet_ablate.report.collect import find_sweeps, load_curves, load_jobs
+from lenet_ablate.report.collect import STUDY, find_sweeps, load_curves, load_jobs
 from lenet_ablate.report.tuned import annotate, load_tuning
 from lenet_ablate.report.experiments import completed, configurations, experiments, factor_names
 from lenet_ablate.study.identity import hparams as run_hparams
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lenet_ablate.tensorboard", description=description)
     parser.add_argument("sweeps", nargs="*", type=Path, help="sweep folders (default: every sweep under multirun/)")
     args = parser.parse_args(argv)
-    sweeps = find_sweeps(args.sweeps or [Path("multirun")])
+    sweeps = find_sweeps(args.sweeps or [STUDY])
     if not sweeps:
         print("tensorboard: error: no sweeps found (no Hydra multirun.yaml); run a sweep first", file=sys.stderr)
         return 1

@@ -68,7 +68,8 @@ def remove_stale(out: Path, keep: set[str]) -> list[Path]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lenet_ablate.report", description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser = argparse.ArgumentParser(prog="python -m lenet_ablate.report",
+                                     description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("sweeps", nargs="*", type=Path, help="sweep folders (default: every sweep under multirun/)")
     parser.add_argument("--out", type=Path, default=Path("multirun_reports"), help="output folder")
     parser.add_argument("--min-effect", type=float, default=None,
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         names = sweep_names(args.sweeps or [STUDY])
         sweeps = list(names)
         if not sweeps:
-            raise ReportError(f"no runs found under {', '.join(map(str, args.sweeps or ['multirun']))} "
+            raise ReportError(f"no runs found under {', '.join(map(str, args.sweeps or [STUDY]))} "
                               "(no Hydra multirun.yaml); run a sweep first, e.g. make ablate")
         levels, default = baseline()
         frames, records, analyses = [], [], []

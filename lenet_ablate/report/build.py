@@ -12,6 +12,7 @@ from lenet_ablate.report import figures, stats, tuned
 from lenet_ablate.report.claims import claims_table
 from lenet_ablate.report.comparisons import CSV_COLUMNS, Analysis, answer_table, one_factor_section
 from lenet_ablate.report.experiments import FAILED, completed, configurations, factor_names, rank
+from lenet_ablate.report.collect import RUNNING_NOW
 from lenet_ablate.report.render import Report
 
 STATUSES = ("completed", "diverged", "failed", "interrupted", "missing")
@@ -42,10 +43,11 @@ def _config_rows(configs: pd.DataFrame) -> pd.DataFrame:
 
 def _header(rep: Report, runs: pd.DataFrame, baseline: dict[str, str], tuned_sweep: bool) -> None:
     counts = runs.status.value_counts().to_dict()
-    running = int(runs.error.astype(str).str.startswith("running now").sum()) if "error" in runs else 0
+    running = int((runs.error == RUNNING_NOW).sum()) if "error" in runs else 0
+    levels = ", ".join(f"{k}={v}" for k, v in baseline.items())
     rep.text(f"{len(runs)} jobs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES) +
-             (f" ({running} of them running now)" if running else "") + f". Baseline levels: {', '.join(f'{k}={v}' for k, v in baseline.items())}. ± is the standard "
-             "deviation over seeds.")
+             (f" ({running} of them running now)" if running else "") +
+             f". Baseline levels: {levels}. ± is the standard deviation over seeds.")
     if "git_commit" in runs and runs.git_commit.notna().any():
         prov = runs.dropna(subset=["git_commit"]).groupby(["version", "git_commit", "git_dirty"], dropna=False)
         rep.text("Code: " + "; ".join(f"lenet_ablate {v}, commit {str(c)[:10]}{' (dirty tree)' if d else ''}: "

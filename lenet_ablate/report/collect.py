@@ -20,6 +20,7 @@ from lenet_ablate.study.records import SUMMARY, read_json
 
 SPLITS = ["train", "val", "test"]
 STUDY = Path("multirun")  # make report's default folder (the study_dir default)
+RUNNING_NOW = "running now (another process holds its lock)"
 
 
 def find_sweeps(paths: list[Path]) -> list[Path]:
@@ -84,7 +85,7 @@ def job_row(job: Path, sweep_name: str) -> dict[str, Any]:
                error=s.get("error"), _config=config, _raw=s.get("config_unresolved") or config,
                _factors=list((s.get("factors") or {}).keys()))
     if status == "running":
-        row["error"] = ("running now (another process holds its lock)" if locked_elsewhere(job)
+        row["error"] = (RUNNING_NOW if locked_elsewhere(job)
                         else "killed while running (summary still says running)")
     for split in SPLITS:
         for metric in ("acc", "loss"):

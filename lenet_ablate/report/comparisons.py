@@ -85,8 +85,9 @@ def _notes(row: dict[str, Any], analysis: Analysis, settled: bool) -> str:
     if not settled and analysis.pace and math.isfinite(need) and need > d.n:
         seconds, parallel = analysis.pace
         more = int(need) - d.n
-        notes.append(f"about {more} more seed{'s' if more > 1 else ''} per side, about {math.ceil(2 * more * seconds / parallel / 60)} min at "
-                     f"this study's pace")
+        minutes = math.ceil(2 * more * seconds / parallel / 60)
+        seeds = f"{more} more seed{'s' if more > 1 else ''}"
+        notes.append(f"about {seeds} per side, about {minutes} min at this study's pace")
     return "".join(f"; {n}" for n in notes)
 
 

@@ -106,8 +106,6 @@ def verdict(d: Difference, p_adjusted: float, min_effect: float, needed: float, 
         tell = f"more than {CAP} would be needed"
     elif seeds_max is not None and needed > seeds_max:
         tell = f"cannot settle within seeds_max={seeds_max}: about {int(needed)} needed"
-    elif math.isnan(needed):
-        tell = "no projection of the seeds it would need"
     else:
         tell = f"about {int(needed)} would settle it"
     return f"inconclusive at n={d.n} seeds ({tell})"

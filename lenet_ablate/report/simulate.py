@@ -224,7 +224,8 @@ def _fixed_n(reps: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Print the rates of the fixed-n analyses and of the seeds=auto designs (0.4's and the
     sequential one at the given schedule and level) under normal, t(3) and collapse noise."""
-    parser = argparse.ArgumentParser(prog="python -m lenet_ablate.report.simulate", description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser = argparse.ArgumentParser(prog="python -m lenet_ablate.report.simulate",
+                                     description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--reps", type=int, default=4000)
     parser.add_argument("--alpha", type=float, default=sequential.Design.alpha, help="level per look")
     parser.add_argument("--looks", type=int, nargs="*", default=list(sequential.Design.looks))
