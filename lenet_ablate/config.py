@@ -123,7 +123,9 @@ class Config:
     seeds_pilot: int
     seeds_looks: list[int]
     seeds_max: int
+    seeds_spending: str
     seeds_alpha: float
+    seeds_beta: float
     min_effect: float
     seed_count: int
     study_dir: str
@@ -237,7 +239,9 @@ def _check_study(typed: DictConfig) -> None:
            f"must be >= seeds_pilot ({typed.seeds_pilot})")
     _check(all(n >= 2 for n in typed.seeds_looks), "seeds_looks", list(typed.seeds_looks),
            "must be a list of seed counts >= 2")
-    _check(0 < typed.seeds_alpha < 1, "seeds_alpha", typed.seeds_alpha, "must be in (0, 1)")
+    _choice("seeds_spending", typed.seeds_spending, ["obrien_fleming", "pocock"])
+    _check(0 < typed.seeds_alpha < 0.5, "seeds_alpha", typed.seeds_alpha, "must be in (0, 0.5)")
+    _check(0 < typed.seeds_beta < 0.5, "seeds_beta", typed.seeds_beta, "must be in (0, 0.5)")
     _check(typed.min_effect > 0, "min_effect", typed.min_effect, "must be > 0")
     tune = typed.tune
     _choice("tune.name", tune.name, ["none", "lr"])

@@ -127,6 +127,10 @@ def test_seeds_auto_adds_seeds_look_by_look_and_a_rerun_trains_nothing(tmp_path,
     sweep = tmp_path / "pooling"
     plan = json.loads((sweep / "seeds.json").read_text())
     assert plan["design"]["schedule"] == [3, 5, 8] and plan["design"]["alpha"] == 0.02
+    # The levels of each look: Pocock-type spending of 0.02 at t = 3/8, 5/8, 1 (0.02 ln(1 + (e-1) t)).
+    assert [lv["alpha"] for lv in plan["design"]["levels"]] == pytest.approx(
+        [0.0099470, 0.0145886 - 0.0099470, 0.02 - 0.0145886], abs=1e-6)
+    assert all(look["alpha"] == lv["alpha"] for look, lv in zip(plan["looks"], plan["design"]["levels"]))
     looks = plan["looks"]
     # Every look's jobs: 2 configurations x its new seeds while the comparison is open; none after.
     assert [look["n"] for look in looks] == [3, 5, 8][:len(looks)]
@@ -140,7 +144,7 @@ def test_seeds_auto_adds_seeds_look_by_look_and_a_rerun_trains_nothing(tmp_path,
     from lenet_ablate.report.__main__ import baseline
 
     levels, default = baseline()
-    again = plan_seeds(sweep, levels, default, sequential.Design(seeds_max=8))
+    again = plan_seeds(sweep, levels, default, sequential.Design(seeds_max=8, alpha=0.02))
     assert [(look.n, look.states) for look in again.looks] == [(look["n"], look["states"]) for look in looks]
     rerun = run_cli(common, tmp_path)
     assert "sweep: 0 completed, 0 diverged, 0 failed, 6 skipped" in rerun.stdout, rerun.stdout[-2000:]
@@ -150,7 +154,8 @@ def test_seeds_auto_adds_seeds_look_by_look_and_a_rerun_trains_nothing(tmp_path,
 
     assert report_main([str(sweep), "--out", str(out)]) == 0
     md = (out / "pooling" / "report.md").read_text()
-    assert "group-sequential design: looks at 3, 5, 8 seeds" in md and "α=0.02 per look" in md
+    assert "Lan-DeMets Pocock-type spending of the family-wise error 0.02" in md
+    assert "Looks and levels: 3: α 0.0099, interval" in md
     # A copy that lost a pilot seed (a study stopped early): no look can be replayed, and the report
     # says so instead of judging it; reported beside the sweep, the pooled report analyses at fixed n.
     stopped = tmp_path / "later" / "stopped"

@@ -46,7 +46,10 @@ def _sequential(compared: list[dict[str, Any]], analysis: Analysis) -> None:
     looks = sequential.replay(compared, design)
     for i, row in enumerate(compared):
         if looks.n[0, i]:
-            row["_diff"] = _at_look(row, int(looks.n[0, i]))
+            # the look's repeated confidence interval, and the level its "differs" was tested at
+            row["_diff"] = replace(_at_look(row, int(looks.n[0, i])), low=float(looks.low[0, i]),
+                                   high=float(looks.high[0, i]))
+            row["alpha_look"], row["coverage"] = float(looks.alpha[0, i]), 1 - 2 * float(looks.beta[0, i])
         else:  # the first look waits for seeds still missing (a study in progress, or stopped)
             row["awaiting"] = design.schedule()[0]
         row.update(p_adj=float(looks.p_adj[0, i]), state=sequential.STATES[looks.state[0, i]],
@@ -69,9 +72,10 @@ def compare_all(pairs: list[tuple[dict[str, Any], pd.DataFrame]], analysis: Anal
     seeds_max = analysis.design.seeds_max if analysis.design else None
     for row in compared:
         d = row["_diff"]
-        row.update(diff=d.diff, diff_ci95=_interval(d.low, d.high), test=d.test, p=d.p, alpha=analysis.alpha,
-                   detectable_80=stats.detectable_difference(d, analysis.alpha / family))
-        verdict = decide.verdict(d, row["p_adj"], analysis.min_effect, row["seeds_needed"], seeds_max, analysis.alpha,
+        alpha = row.get("alpha_look", analysis.alpha)
+        row.update(diff=d.diff, diff_ci95=_interval(d.low, d.high), test=d.test, p=d.p, alpha=alpha,
+                   detectable_80=stats.detectable_difference(d, alpha / family))
+        verdict = decide.verdict(d, row["p_adj"], analysis.min_effect, row["seeds_needed"], seeds_max, alpha,
                                  awaiting=row.get("awaiting"))
         row["verdict"] = verdict + _notes(row, analysis, settled=verdict.startswith(("differs", "no difference")))
     return tables
@@ -107,16 +111,26 @@ def _level_table(rows: list[dict], factor: str, method: str, lrs: dict[str, floa
 
 
 CSV_COLUMNS = ["experiment", "level", "reference", "lr_view", "n_level", "n_reference", "difference", "ci95_low",
-               "ci95_high", "p_raw", "p_adjusted", "method", "detectable_difference", "seeds_needed", "verdict"]
+               "ci95_high", "interval", "p_raw", "p_adjusted", "alpha", "method", "detectable_difference",
+               "seeds_needed", "verdict"]
+
+
+def _interval_name(row: dict[str, Any]) -> str:
+    """What the interval columns hold: a fixed-n 95% interval or a look's repeated interval."""
+    if "coverage" not in row:
+        return "95%"
+    return f"repeated {100 * row['coverage']:.1f}% at n={row['_diff'].n}"
 
 
 def comparison_record(factor: str, row: dict[str, Any], reference: str, view: str, analysis: Analysis) -> dict:
     """One row of comparisons.csv."""
     d = row["_diff"]
+    design = analysis.design
+    method = f"paired t, {analysis.method}" + (f", {design.name()}" if design is not None and not analysis.pooled
+                                               else "")
     return dict(zip(CSV_COLUMNS, [factor, row[factor], reference, view.split()[0], d.n_level, d.n_reference, d.diff,
-                                  d.low, d.high, d.p, row["p_adj"], f"paired t, {analysis.method} (alpha "
-                                  f"{analysis.alpha:g})", row["detectable_80"], _seeds_text(row["seeds_needed"]),
-                                  row["verdict"]]))
+                                  d.low, d.high, _interval_name(row), d.p, row["p_adj"], row["alpha"], method,
+                                  row["detectable_80"], _seeds_text(row["seeds_needed"]), row["verdict"]]))
 
 
 def _key(exp: dict[str, Any]) -> tuple[str, str]:
@@ -132,21 +146,26 @@ def _method_text(analysis: Analysis, m: int, tuned: bool) -> str:
            "python -m lenet_ablate.report.simulate)." if analysis.method == "hommel" else
            "Holm is the adjustment of earlier reports (--method holm); the verdict rule is the same.")
     design = analysis.design
-    auto = (f" The sweep ran seeds=auto, a group-sequential design: looks at {', '.join(map(str, design.schedule()))} "
-            f"seeds; at each look every comparison still open was tested ({name} over the family, a comparison "
-            f"settled earlier entering with its stopping look's p) at α={analysis.alpha:g} per look, the level at "
-            f"which the simulation keeps the family-wise error and the false 'no difference' rate at or below 5% "
-            f"over the whole design, and stopped once settled, or once the seeds it would need exceeded "
-            f"seeds_max={design.seeds_max}. Each comparison is shown at the look it stopped at."
-            if design is not None else "")
+    auto = ""
+    if design is not None:
+        levels = "; ".join(f"{lv.n}: α {lv.alpha:.2g}, interval {100 * lv.coverage:.1f}%" for lv in design.levels())
+        auto = (f" The sweep ran seeds=auto, {design.name()}. Looks and levels: {levels}. At each look every "
+                f"comparison still open was tested ({name} over the family at the look's α; one settled earlier "
+                f"enters with p = 0 if it differs, 1 otherwise) and stopped once settled, or once the seeds it would "
+                f"need exceeded seeds_max={design.seeds_max}. Each comparison is shown at the look it stopped at, "
+                f"with that look's repeated confidence interval. Over the whole schedule the simulation "
+                f"(docs/statistics.md) keeps the family-wise error and each comparison's false 'no difference' "
+                f"rate at or below 5% at every spread, noise and family size it covers.")
+    level, interval = ("the look's α", "look's repeated interval") if design and not analysis.pooled else \
+        (f"{analysis.alpha:g}", "95% interval")
     if analysis.pooled:
         auto = (" This report pools several sweeps and analyses every seed at fixed n; a seeds=auto sweep chose "
                 "its seeds look by look, so its own report, which judges it at its looks, is the one to quote.")
     return (f"Method: each level against its experiment's reference on test accuracy, paired t on the seeds both "
             f"have (Welch where fewer than 2 are shared), difference of means with its 95% interval. Family: all "
             f"{m} testable comparisons of this report{' (default and tuned lr together)' if tuned else ''}, "
-            f"{name}; 'differs' where the adjusted p < {analysis.alpha:g}. {why}{auto} 'no difference larger "
-            f"than X': the 95% interval lies within ±X and X <= {analysis.min_effect:g} (the smallest effect of "
+            f"{name}; 'differs' where the adjusted p < {level}. {why}{auto} 'no difference larger "
+            f"than X': the {interval} lies within ±X and X <= {analysis.min_effect:g} (the smallest effect of "
             f"interest, --min-effect). 'seeds_needed': the seeds per level at which the comparison would settle "
             f"if its observed difference and spread held. Seeds whose validation accuracy stayed near chance (or that "
             f"diverged) never learned: they are counted, with a 95% interval for the rate, and left out of the test. 'detectable (80% power)': the smallest true difference "
@@ -220,7 +239,8 @@ def answer_table(csv: list[dict[str, Any]]) -> pd.DataFrame:
     table = pd.DataFrame([{"factor": r["experiment"], "level": r["level"], "vs": r["reference"], "lr": r["lr_view"],
                            "n": r["n_level"],
                            "difference": "" if math.isnan(r["difference"]) else f"{r['difference']:+.4f}",
-                           "95% interval": _interval(r["ci95_low"], r["ci95_high"]), "verdict": r["verdict"]}
+                           "interval": _interval(r["ci95_low"], r["ci95_high"]) + ("" if r["interval"] == "95%" else " (repeated)"),
+                           "verdict": r["verdict"]}
                           for r in rows])
     if not table.empty and table.lr.nunique() == 1:
         table = table.drop(columns="lr")

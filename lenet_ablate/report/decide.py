@@ -50,24 +50,26 @@ def seeds_to_settle(spread: float | np.ndarray, family: int, min_effect: float,
 
 
 @lru_cache(maxsize=64)
-def _criticals(family: int, alpha: float, cap: int = CAP) -> tuple[np.ndarray, np.ndarray]:
-    """Per n = 0..cap: t(1 - alpha/2m, n-1) (Bonferroni's test) and t(0.975, n-1) (the 95% interval)."""
+def _criticals(family: int, alpha: float, cap: int = CAP, beta: float = 0.025) -> tuple[np.ndarray, np.ndarray]:
+    """Per n = 0..cap: t(1 - alpha/2m, n-1) (Bonferroni's test) and t(1 - beta, n-1) (the interval
+    of two-sided coverage 1 - 2 beta; 95% by default)."""
     n = np.arange(cap + 1, dtype=float)
     test, interval = np.full(cap + 1, np.inf), np.full(cap + 1, np.inf)
     test[2:] = sps.t.ppf(1 - alpha / (2 * max(1, family)), n[2:] - 1)
-    interval[2:] = sps.t.ppf(0.975, n[2:] - 1)
+    interval[2:] = sps.t.ppf(1 - beta, n[2:] - 1)
     return test, interval
 
 
 def projected_seeds(mean: float | np.ndarray, spread: float | np.ndarray, family: int, min_effect: float,
-                    alpha: float = ALPHA) -> float | np.ndarray:
+                    alpha: float = ALPHA, beta: float = 0.025) -> float | np.ndarray:
     """Seeds at which a comparison would settle if its observed difference and spread held: the
-    first n where Bonferroni's test at alpha/m rejects (Hommel rejects then too) or the 95% interval
-    lies within +-min_effect. inf beyond CAP, nan without a spread. Elementwise on arrays. Used to
+    first n where Bonferroni's test at alpha/m rejects (Hommel rejects then too) or the interval of
+    coverage 1 - 2 beta (95% by default; a sequential design's last look otherwise) lies within
+    +-min_effect. inf beyond CAP, nan without a spread. Elementwise on arrays. Used to
     stop comparisons that cannot settle within seeds_max (stopping never adds a verdict, so it keeps
     both error rates) and to say what an open comparison would cost."""
     mean, spread = np.broadcast_arrays(np.asarray(mean, float), np.asarray(spread, float))
-    test, interval = _criticals(family, alpha)
+    test, interval = _criticals(family, alpha, CAP, beta)
     root = np.sqrt(np.arange(CAP + 1, dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (np.abs(mean) / spread).reshape(-1, 1)

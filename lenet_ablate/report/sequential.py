@@ -3,15 +3,19 @@ it is settled, so seeds go only where a question is still open.
 
 At each look of the schedule (seeds_pilot, seeds_looks..., seeds_max) every comparison still open
 is analysed on its first n seeds (the pairs where both level and reference learned): paired t,
-Hommel over the whole family (a comparison settled earlier enters with the p of its stopping
-look), "differs" where the adjusted p < alpha, "no difference larger than X" where the 95%
-interval lies within +-X and X <= min_effect. A comparison whose seeds to settle, projected from
-its spread so far, exceed seeds_max stops as "cannot settle"; one still open at seeds_max stops
-there. The level `alpha` per look is the one the simulation (lenet_ablate.report.simulate) shows
-to keep the family-wise error and the false "no difference" rate at or below 0.05 over the whole
-schedule. The same `run_looks` drives the simulation (thousands of studies as arrays), the
-sweeper's plan and the report, so all three reach the same decisions from the same data.
-No torch here.
+Hommel over the whole family at the look's level alpha_k, "differs" where the adjusted p < alpha_k;
+"no difference larger than X" where the look's repeated confidence interval (Jennison & Turnbull
+2000, ch. 9: two-sided coverage 1 - 2 beta_k) lies within +-X and X <= min_effect. The levels
+alpha_k and beta_k are the increments of a Lan-DeMets spending function (spending.py) over the
+information fraction n / seeds_max, so over the whole schedule the family-wise error is at most
+alpha and each comparison's false "no difference" rate at most beta, at any spread. In the family
+a comparison that stopped as "differs" enters with p = 0 and one that stopped otherwise with p = 1:
+Hommel is monotone in the p-values, so stopping can only remove rejections (non-binding futility),
+and a rejected hypothesis passes its share of the level on (closed testing). A comparison whose
+seeds to settle, projected from its spread so far, exceed seeds_max stops as "cannot settle"; one
+still open at seeds_max stops there. The same `run_looks` drives the simulation (thousands of
+studies as arrays), the sweeper's plan and the report, so all three reach the same decisions from
+the same data. No torch here.
 """
 
 from __future__ import annotations
@@ -20,39 +24,83 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy import stats as sps
 
-from lenet_ablate.report import decide, stats
+from lenet_ablate.report import decide, spending, stats
 
 OPEN, DIFFERS, EQUAL, FUTILE, EXHAUSTED = range(5)
 STATES = ("open", "differs", "no difference", "cannot settle within seeds_max", "not settled at seeds_max")
 
 
 @dataclass(frozen=True)
+class Level:
+    """One look: its seeds, the level of its "differs" test (family-wise, before Hommel's
+    adjustment) and the one-sided level of its repeated confidence interval."""
+
+    n: int
+    alpha: float
+    beta: float
+
+    @property
+    def coverage(self) -> float:
+        """Two-sided coverage of the look's repeated confidence interval."""
+        return 1 - 2 * self.beta
+
+
+@dataclass(frozen=True)
 class Design:
-    """The sequential design: pilot, the looks after it, cap, level per look, effect of interest;
-    futility (seeds projected beyond seeds_max) is judged from the look with `futility_from` seeds."""
+    """The sequential design: pilot, the looks after it, cap; the family-wise error `alpha` and each
+    comparison's false "no difference" rate `beta` over the schedule, spent by `spending`; the
+    effect of interest. Futility (seeds projected beyond seeds_max) is judged from the look with
+    `futility_from` seeds."""
 
     pilot: int = 3
     looks: tuple[int, ...] = (5, 8, 12, 18)
     seeds_max: int = 30
-    alpha: float = 0.02
+    alpha: float = 0.03
+    beta: float = 0.05
+    spending: str = "pocock"
     min_effect: float = 0.01
     futility_from: int = 8
     method: str = "hommel"  # the family-wise adjustment per look (stats.METHODS)
 
     @classmethod
     def from_config(cls, cfg: Any) -> "Design":
-        """The design a run config or multirun.yaml asks for; keys it lacks (older sweeps) keep the
-        defaults."""
+        """The design a run config or multirun.yaml asks for. A sweep without seeds_spending ran
+        0.4's design (seeds_alpha at every look, 95% intervals), and is replayed as it ran."""
         get = cfg.get
-        return cls(pilot=int(get("seeds_pilot", cls.pilot)), looks=tuple(int(n) for n in get("seeds_looks", cls.looks)),
-                   seeds_max=int(get("seeds_max", cls.seeds_max)), alpha=float(get("seeds_alpha", cls.alpha)),
-                   min_effect=float(get("min_effect", cls.min_effect)))
+        common = dict(pilot=int(get("seeds_pilot", cls.pilot)), looks=tuple(int(n) for n in get("seeds_looks", cls.looks)),
+                      seeds_max=int(get("seeds_max", cls.seeds_max)), min_effect=float(get("min_effect", cls.min_effect)))
+        if get("seeds_spending", None) is None:
+            return cls(**common, alpha=float(get("seeds_alpha", 0.02)), beta=0.025, spending="none")
+        return cls(**common, alpha=float(get("seeds_alpha", cls.alpha)), beta=float(get("seeds_beta", cls.beta)),
+                   spending=str(get("seeds_spending")))
 
     def schedule(self) -> tuple[int, ...]:
         """Seeds at each look: the pilot, the looks between it and seeds_max, then seeds_max."""
         inner = sorted({int(n) for n in self.looks if self.pilot < n < self.seeds_max})
         return tuple([self.pilot, *inner] + ([self.seeds_max] if self.seeds_max > self.pilot else []))
+
+    def levels(self) -> tuple[Level, ...]:
+        """Each look's seeds and levels at information n / seeds_max: for "differs" the spending
+        function's increments (Bonferroni over the looks: the family's Hommel tests correlate in ways
+        no formula covers); for the intervals the exact repeated-confidence-interval boundaries of
+        one comparison (spending.boundaries)."""
+        schedule = self.schedule()
+        fractions = tuple(n / schedule[-1] for n in schedule)
+        alphas = spending.increments(self.spending, self.alpha, fractions)
+        betas = spending.boundaries(self.spending, 2 * self.beta, fractions)
+        return tuple(Level(n, a, b) for n, a, b in zip(schedule, alphas, betas))
+
+    def name(self) -> str:
+        """The design in words, for the report's method text and seeds.json."""
+        if self.spending == "none":
+            return (f"0.4's design: every look at alpha {self.alpha:g} and a 95% interval (no error spending; "
+                    f"its error rates hold only at the spreads it was tuned on)")
+        kind = {"obrien_fleming": "O'Brien-Fleming", "pocock": "Pocock"}[self.spending]
+        return (f"group-sequential, Lan-DeMets {kind}-type spending of the family-wise error {self.alpha:g} "
+                f"('differs') and of each comparison's false 'no difference' rate {self.beta:g} (repeated "
+                f"confidence intervals) over information n / {self.seeds_max}")
 
 
 @dataclass
@@ -64,12 +112,14 @@ class Looks:
     n: np.ndarray          # seeds of the look (per side), not only the learned pairs
     pairs: np.ndarray      # pairs analysed (both sides learned)
     mean: np.ndarray
-    low: np.ndarray
+    low: np.ndarray        # the look's repeated confidence interval
     high: np.ndarray
     spread: np.ndarray
     p: np.ndarray
     p_adj: np.ndarray
     need: np.ndarray       # seeds projected to settle it (nan: no spread yet)
+    alpha: np.ndarray      # the look's level for "differs"
+    beta: np.ndarray       # the look's one-sided level of the interval
     done: int = 0
     history: list[np.ndarray] = field(default_factory=list)  # the state after each look
 
@@ -77,41 +127,47 @@ class Looks:
     def start(cls, reps: int, m: int) -> "Looks":
         nan = np.full((reps, m), np.nan)
         return cls(np.full((reps, m), OPEN), np.zeros((reps, m), int), np.zeros((reps, m), int),
-                   *(nan.copy() for _ in range(7)))
+                   *(nan.copy() for _ in range(9)))
 
 
-def _adjusted(p: np.ndarray, rows: np.ndarray, method: str) -> np.ndarray:
-    """Adjusted p per study (row) of `p`; only the rows marked in `rows` are computed."""
-    out = np.full_like(p, np.nan)
-    for i in np.flatnonzero(rows):
-        out[i] = stats.adjust(list(p[i]), method)
-    return out
+def family_p(looks: Looks) -> np.ndarray:
+    """The p-values Hommel adjusts at a look: the open comparisons' own, 0 for those that stopped as
+    "differs", 1 for those that stopped otherwise."""
+    return np.where(looks.state == DIFFERS, 0.0, np.where(looks.state == OPEN, looks.p, 1.0))
 
 
-def step(looks: Looks, d: np.ndarray, learned: np.ndarray, n: int, design: Design, last: bool) -> None:
-    """Analyse the open comparisons at the look with `n` seeds. d: (reps, m, N) paired differences
-    by seed; learned: (reps, m, N) True where both sides of that seed learned."""
-    is_open = looks.state == OPEN
-    use = learned & (np.arange(d.shape[-1]) < n)
-    mean, sd, half, p = stats.paired_t(d, use=use)
+def _statistics(d: np.ndarray, learned: np.ndarray, level: Level) -> dict[str, np.ndarray]:
+    """Each comparison's statistics on the look's first n seeds (pairs where both sides learned)."""
+    use = learned & (np.arange(d.shape[-1]) < level.n)
+    mean, sd, _, p = stats.paired_t(d, use=use)
     pairs = use.sum(axis=-1)
-    for name, value in (("mean", mean), ("low", mean - half), ("high", mean + half), ("spread", sd), ("p", p),
-                        ("pairs", pairs)):
-        getattr(looks, name)[is_open] = value[is_open]
-    looks.n[is_open] = n
-    adjusted = _adjusted(looks.p, is_open.any(axis=1), design.method)
-    looks.p_adj[is_open] = adjusted[is_open]
-    m = d.shape[1]
     with np.errstate(divide="ignore", invalid="ignore"):
-        need = decide.projected_seeds(looks.mean, looks.spread, m, design.min_effect, design.alpha)
+        half = sps.t.ppf(1 - level.beta, pairs - 1) * sd / np.sqrt(pairs)
+    return dict(mean=mean, low=mean - half, high=mean + half, spread=sd, p=p, pairs=pairs,
+                alpha=np.full(mean.shape, level.alpha), beta=np.full(mean.shape, level.beta))
+
+
+def step(looks: Looks, d: np.ndarray, learned: np.ndarray, k: int, design: Design) -> None:
+    """Analyse the open comparisons at look `k` of the schedule. d: (reps, m, N) paired differences
+    by seed; learned: (reps, m, N) True where both sides of that seed learned."""
+    levels = design.levels()
+    level, final = levels[k], levels[-1]
+    is_open = looks.state == OPEN
+    for name, value in _statistics(d, learned, level).items():
+        getattr(looks, name)[is_open] = value[is_open]
+    looks.n[is_open] = level.n
+    looks.p_adj[is_open] = stats.adjust_rows(family_p(looks), design.method)[is_open]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        need = decide.projected_seeds(looks.mean, looks.spread, d.shape[1], design.min_effect, final.alpha,
+                                      final.beta)
         # seeds, not pairs: a share of seeds that never learn needs more seeds for as many pairs
-        need = np.ceil(need * n / np.maximum(looks.pairs, 1))
+        need = np.ceil(need * level.n / np.maximum(looks.pairs, 1))
     looks.need[is_open] = need[is_open]
-    differs = is_open & (looks.p_adj < design.alpha)
+    differs = is_open & (looks.p_adj < level.alpha)
     equal = is_open & ~differs & (decide.equivalence_bound(looks.low, looks.high) <= design.min_effect)
-    futile = is_open & ~differs & ~equal & (n >= design.futility_from) & (looks.need > design.seeds_max)
+    futile = is_open & ~differs & ~equal & (level.n >= design.futility_from) & (looks.need > design.seeds_max)
     looks.state[differs], looks.state[equal], looks.state[futile] = DIFFERS, EQUAL, FUTILE
-    if last:
+    if k == len(levels) - 1:
         looks.state[looks.state == OPEN] = EXHAUSTED
     looks.done += 1
     looks.history.append(looks.state.copy())
@@ -128,7 +184,7 @@ def run_looks(d: np.ndarray, learned: np.ndarray, design: Design, available: np.
         is_open = looks.state == OPEN
         if not is_open.any() or (have[is_open] < n).any():
             break
-        step(looks, d, learned, n, design, last=k == len(schedule) - 1)
+        step(looks, d, learned, k, design)
     return looks
 
 

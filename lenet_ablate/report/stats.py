@@ -121,6 +121,31 @@ def adjust(pvalues: list[float], method: str = "hommel") -> list[float]:
     return out.tolist()
 
 
+def adjust_rows(p: np.ndarray, method: str = "hommel") -> np.ndarray:
+    """Family-wise adjusted p-values of many families at once, one per row of `p` (the
+    simulation's thousands of studies). The algorithm of statsmodels' multipletests, vectorised
+    over rows (tests/test_stats.py checks it against statsmodels); a nan p counts as 1, which can
+    only make the procedure stricter, and stays nan."""
+    p = np.atleast_2d(np.asarray(p, dtype=float))
+    missing = np.isnan(p)
+    order = np.argsort(np.where(missing, 1.0, p), axis=1)
+    s = np.take_along_axis(np.where(missing, 1.0, p), order, axis=1)
+    m = s.shape[1]
+    if method == "holm":
+        a = np.maximum.accumulate((m - np.arange(m)) * s, axis=1)
+    elif method == "hommel":
+        a = s.copy()
+        for k in range(m, 1, -1):
+            cim = np.min(k * s[:, -k:] / np.arange(1, k + 1), axis=1, keepdims=True)
+            a[:, -k:] = np.maximum(a[:, -k:], cim)
+            a[:, :-k] = np.maximum(a[:, :-k], np.minimum(k * s[:, :-k], cim))
+    else:
+        raise ValueError(f"method {method!r}: one of {METHODS}")
+    out = np.empty_like(a)
+    np.put_along_axis(out, order, np.minimum(a, 1.0), axis=1)
+    return np.where(missing, np.nan, out)
+
+
 def holm(pvalues: list[float]) -> list[float]:
     """Holm-Bonferroni adjusted p-values (the adjustment of reports before Hommel)."""
     return adjust(pvalues, "holm")

@@ -153,9 +153,12 @@ class Comparison:
 
 @dataclass
 class Look:
-    """One look of the design: its seeds, each comparison's state after it, the jobs it added."""
+    """One look of the design: its seeds, its levels (Hommel's α for "differs", the repeated
+    interval's coverage), each comparison's state after it, the jobs it added."""
 
     n: int
+    alpha: float
+    interval_coverage: float
     states: dict[str, str]
     jobs_added: int
 
@@ -174,9 +177,9 @@ class Plan:
     def record(self) -> dict[str, Any]:
         """The plan as <sweep>/seeds.json holds it."""
         open_ = sum(1 for s in (self.looks[-1].states.values() if self.looks else []) if s == "open")
-        return {"design": {"kind": "group-sequential: at each look every open comparison is tested at alpha "
-                                   "(family-wise adjusted), and stopped once settled or once it cannot settle",
-                           **asdict(self.design), "schedule": list(self.design.schedule())}, "comparisons": [asdict(c) for c in self.comparisons],
+        return {"design": {"kind": self.design.name(), **asdict(self.design),
+                           "schedule": list(self.design.schedule()),
+                           "levels": [asdict(lv) for lv in self.design.levels()]}, "comparisons": [asdict(c) for c in self.comparisons],
                 "looks": [asdict(look) for look in self.looks], "next_look": self.next_n,
                 "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "summary": f"{len(self.comparisons)} comparison(s), {len(self.looks)} look(s), "
@@ -219,12 +222,13 @@ def plan_seeds(sweep_dir: Path, baseline: dict[str, str], default: dict[str, Any
     if not pairs:
         return Plan(design, [], [], {}, None)
     looks = sequential.replay([r for _, r in pairs], design, tried)
-    schedule = design.schedule()
+    schedule, levels = design.schedule(), design.levels()
     history = [h[0] for h in looks.history]
     look_records = []
     for k, states in enumerate(history):
         before = history[k - 1] if k else np.full(len(comparisons), sequential.OPEN)
-        look_records.append(Look(schedule[k], {f"{c.name} ({c.view})": sequential.STATES[s]
+        look_records.append(Look(schedule[k], levels[k].alpha, levels[k].coverage,
+                                 {f"{c.name} ({c.view})": sequential.STATES[s]
                                            for c, s in zip(comparisons, states)},
                              _added(comparisons, before, schedule[k - 1] if k else 0, schedule[k])))
     next_n = sequential.next_look(looks, design)
