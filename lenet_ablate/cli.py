@@ -18,7 +18,8 @@ from omegaconf import DictConfig
 
 from lenet_ablate import config_dir
 from lenet_ablate.config import validate
-from lenet_ablate.errors import CTRL_C, Abort, ConfigError, DataError, Interrupted, JobFailed, LenetAblateError
+from lenet_ablate.errors import Abort, ConfigError, DataError, Interrupted, JobFailed, LenetAblateError
+from lenet_ablate.study import stopping
 from lenet_ablate.study.cluster import granted_cpus, launcher_kind, parallel_jobs, quiet_sacct
 from lenet_ablate.study.sweeps import count_jobs, progress, record_invocation, validate_sweep
 
@@ -97,15 +98,17 @@ def main() -> None:
     """Entry point: `python -m lenet_ablate [overrides]` (see --help). The one exit layer: library
     errors, and those Hydra carries here as Abort (from the sweeper, the sweep's callback and the
     study keys' resolver), become a short message and an exit status."""
+    os.environ["LENET_ABLATE_LAUNCHER"] = str(os.getpid())  # joblib's workers know they are workers
     try:
-        check_output_dirs(sys.argv[1:])
-        _task()
+        with stopping.handling(launcher=True):
+            check_output_dirs(sys.argv[1:])
+            _task()
     except LenetAblateError as exc:
         exit_with(exc)
     except Abort as exc:
         exit_with(exc.error)
-    except KeyboardInterrupt:  # Ctrl-C in the launching process (joblib's workers record their jobs)
-        exit_with(Interrupted(CTRL_C))
+    except KeyboardInterrupt:  # a signal in the launching process (its workers have recorded their jobs)
+        exit_with(Interrupted(stopping.reason(), stopping.exit_code()))
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
@@ -114,13 +117,20 @@ def _task(cfg: DictConfig) -> None:
     above it, so a job's own errors end there, through the same exit layer."""
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
-        _train(cfg, multirun)
+        with stopping.handling():
+            _train(cfg, multirun)
     except LenetAblateError as exc:
         if isinstance(exc, Interrupted) and granted_cpus() is not None:
             return  # one cancelled Slurm job: recorded; the sweep collects the others and reruns it next time
+        if isinstance(exc, Interrupted) and stopping.is_worker():
+            stopping.leave()  # the launching process says why, once; this worker takes no other job
         if not multirun:
             raise Abort(exc) from None
         exit_with(exc)
+    except KeyboardInterrupt:
+        if stopping.is_worker():
+            stopping.leave()
+        raise
 
 
 def _train(cfg: DictConfig, multirun: bool) -> None:
@@ -161,6 +171,9 @@ class SweepSummary(Callback):
         except LenetAblateError as exc:
             raise Abort(exc) from None
         record_invocation(config)
+        stopping.watch(Path(config.hydra.sweep.dir))
+        if launcher_kind(config.hydra.launcher) == "joblib":
+            stopping.start_joblib_helpers()
         progress.start(Path(config.hydra.sweep.dir), total, parallel_jobs(config.hydra.launcher))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:

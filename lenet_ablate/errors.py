@@ -34,9 +34,12 @@ CTRL_C = "stopped by the user (Ctrl-C)"
 
 
 class Interrupted(LenetAblateError):
-    """Ctrl-C or SIGTERM stopped a job; its summary says 'interrupted'."""
+    """Ctrl-C, SIGTERM or SIGHUP stopped a job; its summary says 'interrupted'. The exit status is
+    128 + the signal (130 for Ctrl-C)."""
 
-    exit_code = 130
+    def __init__(self, why: str, exit_code: int = 130) -> None:
+        super().__init__(why)
+        self.exit_code = exit_code
 
 
 class JobFailed(LenetAblateError):

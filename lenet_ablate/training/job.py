@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from lenet_ablate.errors import CTRL_C, Interrupted, ResultExists
+import signal
+
+from lenet_ablate.errors import Interrupted, ResultExists
 
 import ctypes
 import logging
@@ -25,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 import lenet_ablate
 from lenet_ablate.data.datamodule import TensorDataModule
 from lenet_ablate.data.files import DATASETS, DataError
+from lenet_ablate.study import stopping
 from lenet_ablate.study.guard import conflict, job_lock, refuse_message
 from lenet_ablate.study.identity import SCHEME, config_id, factors, hparams, job_id, plain, stored_job_id
 from lenet_ablate.model.network import build_model, parameter_table
@@ -125,9 +128,9 @@ def _run_locked(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None
         summary.update(status="failed", error=str(exc))
         raise
     except (Interrupted, KeyboardInterrupt) as exc:
-        why = str(exc) if isinstance(exc, Interrupted) else CTRL_C
+        why = str(exc) if isinstance(exc, Interrupted) else stopping.reason()
         summary.update(status="interrupted", error=why)
-        raise Interrupted(why) from None
+        raise Interrupted(why, stopping.exit_code()) from None
     except Exception as exc:  # one broken job must not stop a sweep: record it and go on
         summary.update(status="failed", error=f"{type(exc).__name__}: {exc}",
                        traceback=traceback.format_exc(limit=8))
@@ -162,10 +165,10 @@ def _stage(trainer: L.Trainer, stage: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return stage(*args, **kwargs)
     except SIGTERMException:
-        raise Interrupted("stopped by SIGTERM (scancel, preemption or a time limit)") from None
+        raise Interrupted(stopping.REASONS[signal.SIGTERM], 128 + signal.SIGTERM) from None
     except SystemExit:
         if trainer.interrupted:
-            raise Interrupted(CTRL_C) from None
+            raise Interrupted(stopping.reason(), stopping.exit_code()) from None
         raise
 
 
@@ -221,7 +224,7 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
     trainer, logger = _trainer(cfg, job_dir, quiet, devices, [checkpoint, timer])
     _log_model(label, model, params)
     _stage(trainer, trainer.fit, module, datamodule=data)
-    best_epoch = int(torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=False)["epoch"]) + 1
+    best_epoch = int(torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)["epoch"]) + 1
     _stage(trainer, trainer.test, module, datamodule=data, ckpt_path=checkpoint.best_model_path, verbose=False)
     metrics = _final_metrics(trainer, module, data)
     logger.log_hyperparams(hparams(cfg), {f"hparams/{k}": v for k, v in metrics.items()})

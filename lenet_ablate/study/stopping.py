@@ -1,0 +1,145 @@
+"""Stopping by signal: Ctrl-C (SIGINT), SIGTERM (timeout, a container stop, systemd) and SIGHUP (a
+closed terminal or SSH session) end a run, a job or a sweep the same way.
+
+Each becomes a KeyboardInterrupt where it lands, so the one Ctrl-C path (Lightning's graceful
+shutdown, the job recording 'interrupted', the exit layer) serves all three; the exit status says
+which signal it was (130, 143, 129). Only the first signal counts: a second one (a process group
+signalled after its launcher forwarded the first) must not cut the recording of a job short.
+
+Under the joblib launcher the launching process, before it lets joblib tear its workers down,
+passes the signal on to them (they may not have had it: `kill PID` reaches one process) and waits
+until every job of the sweep has released its lock, that is recorded how it ended. A worker whose
+job was stopped then leaves at once (`leave`), so it never starts another queued job.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, NoReturn
+
+from lenet_ablate.study.guard import LOCK, locked_elsewhere
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+REASONS = {signal.SIGINT: "stopped by the user (Ctrl-C)",
+           signal.SIGTERM: "stopped by SIGTERM (timeout, a container or service stop, scancel or preemption)",
+           signal.SIGHUP: "stopped by SIGHUP (the terminal or SSH session closed)"}
+# How long the launching process waits for its workers to record their jobs.
+WORKER_GRACE_S = 60.0
+
+
+@dataclass
+class _Stop:
+    """The first stopping signal this process received, and the sweep whose jobs it waits for."""
+
+    signum: int | None = None
+    launcher_pid: int | None = None
+    sweeps: list[Path] = field(default_factory=list)
+
+
+STOP = _Stop()
+
+
+def reason(default: str = REASONS[signal.SIGINT]) -> str:
+    """Why this process is stopping, in words (`default` where no signal was received)."""
+    return REASONS.get(STOP.signum, default) if STOP.signum is not None else default
+
+
+def exit_code() -> int:
+    """The exit status of a stop: 128 + the signal (130 for Ctrl-C, 143 SIGTERM, 129 SIGHUP)."""
+    return 128 + int(STOP.signum or signal.SIGINT)
+
+
+def _children() -> list[int]:
+    """This process's child processes (Linux /proc; none where that cannot be read)."""
+    out: list[int] = []
+    for path in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        try:
+            out += [int(pid) for pid in path.read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def _jobs_in_flight() -> list[Path]:
+    """Job folders of the watched sweeps that another live process holds."""
+    return [lock.parent for sweep in STOP.sweeps for lock in Path(sweep).glob(f"**/{LOCK}")
+            if locked_elsewhere(lock.parent)]
+
+
+def _stop_workers(signum: int) -> None:
+    """Pass the signal to the worker processes and wait until the sweep's jobs are recorded."""
+    workers = _children()
+    for pid in workers:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + WORKER_GRACE_S
+    while workers and time.monotonic() < deadline and _jobs_in_flight():
+        time.sleep(0.05)
+
+
+def _handler(signum: int, frame: object) -> None:
+    if STOP.signum is not None:
+        return
+    STOP.signum = signum
+    if os.getpid() == STOP.launcher_pid:
+        _stop_workers(signum)
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def handling(launcher: bool = False) -> Iterator[None]:
+    """Within: SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt (the first one only). `launcher`:
+    this is the launching process, which stops its workers first. Outside the main thread (where
+    Python cannot set handlers) nothing changes."""
+    if launcher:
+        STOP.launcher_pid = os.getpid()
+    try:
+        previous = {s: signal.signal(s, _handler) for s in SIGNALS}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        if not launcher:  # the launching process keeps them to the end: a late second signal is ignored
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+
+def watch(sweep_dir: Path) -> None:
+    """A sweep whose in-flight jobs the launching process waits for when it is stopped."""
+    STOP.sweeps.append(Path(sweep_dir))
+
+
+def is_worker() -> bool:
+    """True in a process that runs jobs for a launching process elsewhere (a joblib worker)."""
+    return STOP.launcher_pid is None and os.environ.get("LENET_ABLATE_LAUNCHER") not in (None, str(os.getpid()))
+
+
+def leave() -> NoReturn:
+    """End a worker whose job was stopped, so that it takes no other job: flush, then exit at once
+    with the stop's status (a normal exit would hand the worker back to joblib's queue)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(exit_code())
+
+
+def start_joblib_helpers() -> None:
+    """Start joblib's resource tracker (loky's public `ensure_running`) with SIGHUP ignored, which
+    it inherits: it ignores SIGINT and SIGTERM itself but would die of a SIGHUP sent to the process
+    group, and the tracker loky then starts in its place prints a traceback per shared resource."""
+    from joblib.externals.loky.backend import resource_tracker
+
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.signal(signal.SIGHUP, previous)
