@@ -1,18 +1,18 @@
-# Every target creates .venv and installs the project into it on first use. The editable install is
-# setuptools' compat mode (the checkout on sys.path through a .pth): conf/ installs as the data
-# package lenet_ablate.conf, and with such a mapping the default mode's import hook hides
-# hydra_plugins/ from Hydra's plugin discovery (the study's sweeper would be unknown).
+# Every target creates .venv and installs the project into it on first use: setuptools' default
+# editable install, which for this layout (every package at its natural path; conf/ ships through
+# the link lenet_ablate/conf) is a plain .pth entry for the checkout, so Hydra's plugin discovery
+# finds hydra_plugins/ (the study's sweeper).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install train ablate ablate-fair report tensorboard test test-slow test-slurm bench data clean
+.PHONY: install train ablate ablate-fair report tensorboard tensorboard-jobs test test-slow test-slurm bench data clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -43,11 +43,15 @@ report: $(STAMP)         ## multirun_reports/ from every sweep under multirun/, 
 	$(PY) -m lenet_ablate.report
 	$(PY) -m lenet_ablate.tensorboard
 
-# TensorBoard serves every run's logs (<sweep>/<job>/tb) and, after make report, one run per
-# configuration (<sweep>/_configurations/<name>): localhost only unless you choose otherwise
-# (make tensorboard TB_HOST=0.0.0.0 for every interface).
+# make tensorboard serves, after make report, each sweep's configuration runs (<sweep>/_configurations:
+# one per configuration, its seeds' mean and 95% band), so CUSTOM SCALARS' margin charts show every
+# configuration on the first view; make tensorboard-jobs serves every job's own run (<sweep>/<job>/tb).
+# Localhost only unless you choose otherwise (make tensorboard TB_HOST=0.0.0.0 for every interface).
 TB_HOST ?= localhost
 tensorboard: $(STAMP)
+	$(VENV)/bin/tensorboard --logdir_spec "$$($(PY) -m lenet_ablate.tensorboard --logdir-spec)" --host $(TB_HOST)
+
+tensorboard-jobs: $(STAMP)  ## every job's TensorBoard run
 	$(VENV)/bin/tensorboard --logdir multirun --host $(TB_HOST)
 
 test: $(STAMP)           ## fast tests (no full data set needed)

@@ -31,7 +31,7 @@ from torch.utils.tensorboard.summary import hparams as hparams_summary
 
 from lenet_ablate.report import stats
 from lenet_ablate.report.__main__ import baseline
-from lenet_ablate.report.collect import STUDY, find_sweeps, load_curves, load_jobs
+from lenet_ablate.report.collect import STUDY, find_sweeps, load_curves, load_jobs, sweep_names
 from lenet_ablate.report.tuned import annotate, load_tuning
 from lenet_ablate.report.experiments import completed, configurations, experiments, factor_names
 from lenet_ablate.study.identity import hparams as run_hparams
@@ -134,13 +134,28 @@ def write_configurations(sweep: Path, baseline: dict[str, str], default: dict[st
     return written
 
 
+def logdir_spec(root: Path = STUDY) -> str:
+    """TensorBoard's --logdir_spec for the first view: each sweep's configuration runs, named by the
+    sweep ("all:multirun/all/_configurations,..."), so that the margin charts find all their runs
+    selected (TensorBoard leaves runs unselected beyond a few dozen, and a study has a run per job);
+    `root` itself where no sweep has configurations yet."""
+    names = sweep_names([Path(root)])
+    spec = [f"{name}:{sweep / FOLDER}" for sweep, name in names.items() if any((sweep / FOLDER).glob("*/events.*"))]
+    return ",".join(spec) or str(root)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line; returns the exit status."""
     description = ("Configurations in TensorBoard: one run per configuration under <sweep>/_configurations/ "
                    "(the mean over its seeds, the 95% interval as a band), and a margin-chart layout.")
     parser = argparse.ArgumentParser(prog="python -m lenet_ablate.tensorboard", description=description)
     parser.add_argument("sweeps", nargs="*", type=Path, help="sweep folders (default: every sweep under multirun/)")
+    parser.add_argument("--logdir-spec", action="store_true",
+                        help="print the --logdir_spec of the configuration runs under multirun/ (make tensorboard)")
     args = parser.parse_args(argv)
+    if args.logdir_spec:
+        print(logdir_spec(args.sweeps[0] if args.sweeps else STUDY))
+        return 0
     sweeps = find_sweeps(args.sweeps or [STUDY])
     if not sweeps:
         print("tensorboard: error: no sweeps found (no Hydra multirun.yaml); run a sweep first", file=sys.stderr)

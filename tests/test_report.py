@@ -363,3 +363,19 @@ def test_an_open_comparison_says_what_settling_it_would_cost():
         "; about 1 more seed per side, about 2 min at this study's pace")
     assert _notes(row, paced, settled=True) == "" and _notes(row, Analysis(), settled=False) == ""
     assert _notes({**row, "seeds_needed": math.inf}, paced, settled=False) == ""
+
+
+def test_make_tensorboard_serves_the_configuration_runs_of_each_sweep(tmp_path):
+    # make tensorboard's --logdir_spec: one entry per sweep with configuration runs, named as its
+    # report; a sweep without them is left out; with none at all, the whole folder.
+    from lenet_ablate.tensorboard import FOLDER, logdir_spec
+
+    root = tmp_path / "multirun"
+    for name in ("all", "pooling"):
+        (root / name).mkdir(parents=True)
+        (root / name / "multirun.yaml").write_text("{}\n")
+    assert logdir_spec(root) == str(root)
+    run = root / "all" / FOLDER / "baseline"
+    run.mkdir(parents=True)
+    (run / "events.out.tfevents.00000000000000000001.configurations").write_bytes(b"")
+    assert logdir_spec(root) == f"all:{root / 'all' / FOLDER}"

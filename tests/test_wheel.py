@@ -6,6 +6,7 @@ A subprocess is the point: the test process has the checkout on its path."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,9 @@ import lenet_ablate, hydra_plugins.lenet_ablate_tuner as tuner
 assert Path(lenet_ablate.__file__).is_relative_to(wheel), lenet_ablate.__file__
 assert Path(tuner.__file__).is_relative_to(wheel), tuner.__file__
 assert Path(lenet_ablate.config_dir()).is_relative_to(wheel), lenet_ablate.config_dir()
+from hydra.core.plugins import Plugins
+from hydra.plugins.sweeper import Sweeper
+assert "StudySweeper" in [c.__name__ for c in Plugins.instance().discover(Sweeper)]  # Hydra finds the sweeper
 from lenet_ablate import compose
 composed = 0
 for group, options in groups.items():
@@ -86,3 +90,15 @@ def test_the_wheel_ships_every_config_group_and_trains(wheel_dir, tmp_path, tiny
     assert f"composed {sum(map(len, groups.values()))}" in proc.stdout
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["epochs"] == 1
+
+
+def test_the_installed_package_lets_hydra_find_the_sweeper_from_any_folder(tmp_path):
+    # The editable install (make install: setuptools' default mode) from a folder outside the
+    # checkout, with no PYTHONPATH: Hydra's plugin discovery must see hydra_plugins/lenet_ablate_tuner.
+    probe = ("from hydra.core.plugins import Plugins; from hydra.plugins.sweeper import Sweeper; "
+             "print(sorted(c.__name__ for c in Plugins.instance().discover(Sweeper)))")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "StudySweeper" in proc.stdout
