@@ -62,6 +62,15 @@ def exit_with(error: LenetAblateError) -> NoReturn:
     sys.exit(error.exit_code)
 
 
+def leave() -> NoReturn:
+    """End a joblib worker whose job was stopped, so that it takes no other job: flush, then exit at
+    once with the stop's status (a normal exit would hand the worker back to joblib's queue; the
+    launching process says why, once)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(stopping.exit_code())
+
+
 def format_line(s: dict[str, Any]) -> str:
     """The one-line summary printed after each job."""
     m = s.get("metrics") or {}
@@ -123,13 +132,13 @@ def _task(cfg: DictConfig) -> None:
         if isinstance(exc, Interrupted) and granted_cpus() is not None:
             return  # one cancelled Slurm job: recorded; the sweep collects the others and reruns it next time
         if isinstance(exc, Interrupted) and stopping.is_worker():
-            stopping.leave()  # the launching process says why, once; this worker takes no other job
+            leave()
         if not multirun:
             raise Abort(exc) from None
         exit_with(exc)
     except KeyboardInterrupt:
         if stopping.is_worker():
-            stopping.leave()
+            leave()
         raise
 
 

@@ -9,19 +9,18 @@ signalled after its launcher forwarded the first) must not cut the recording of 
 Under the joblib launcher the launching process, before it lets joblib tear its workers down,
 passes the signal on to them (they may not have had it: `kill PID` reaches one process) and waits
 until every job of the sweep has released its lock, that is recorded how it ended. A worker whose
-job was stopped then leaves at once (`leave`), so it never starts another queued job.
+job was stopped then leaves at once (cli.leave), so it never starts another queued job.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, NoReturn
+from typing import Iterator
 
 from lenet_ablate.study.guard import LOCK, locked_elsewhere
 
@@ -122,14 +121,6 @@ def watch(sweep_dir: Path) -> None:
 def is_worker() -> bool:
     """True in a process that runs jobs for a launching process elsewhere (a joblib worker)."""
     return STOP.launcher_pid is None and os.environ.get("LENET_ABLATE_LAUNCHER") not in (None, str(os.getpid()))
-
-
-def leave() -> NoReturn:
-    """End a worker whose job was stopped, so that it takes no other job: flush, then exit at once
-    with the stop's status (a normal exit would hand the worker back to joblib's queue)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(exit_code())
 
 
 def start_joblib_helpers() -> None:
