@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from lenet_ablate.data.files import SPLIT_FILES, find_files  # noqa: E402
 from lenet_ablate.model.network import LeNet5, build_model  # noqa: E402
-from lenet_ablate.study.records import write_json  # noqa: E402
+from lenet_ablate.runs.records import write_json  # noqa: E402
 from lenet_ablate.training.job import EpochTimer  # noqa: E402
 
 OPTIMIZER = {"lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4}

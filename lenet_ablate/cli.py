@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 from lenet_ablate import config_dir
 from lenet_ablate.config import validate
 from lenet_ablate.errors import Abort, ConfigError, DataError, Interrupted, JobFailed, LenetAblateError
-from lenet_ablate.study import stopping
+from lenet_ablate.runs import stopping
 from lenet_ablate.study.cluster import granted_cpus, launcher_kind, parallel_jobs, quiet_sacct
 from lenet_ablate.study.sweeps import count_jobs, progress, record_invocation, validate_sweep
 

@@ -17,7 +17,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from lenet_ablate import PILOT_RULE, SEEDS_RULE
 from lenet_ablate.errors import ConfigError
-from lenet_ablate.study.identity import dropout_level
+from lenet_ablate.runs.identity import dropout_level
 from lenet_ablate.data.files import DATASETS
 from lenet_ablate.data.inputs import INPUTS
 from lenet_ablate.model.network import C3

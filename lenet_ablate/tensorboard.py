@@ -29,12 +29,12 @@ import pandas as pd
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summary
 
-from lenet_ablate.report import stats
-from lenet_ablate.report.__main__ import baseline
-from lenet_ablate.report.collect import STUDY, find_sweeps, load_curves, load_jobs, sweep_names
-from lenet_ablate.report.tuned import annotate, load_tuning
-from lenet_ablate.report.experiments import completed, configurations, experiments, factor_names
-from lenet_ablate.study.identity import hparams as run_hparams
+from lenet_ablate.analysis import stats
+from lenet_ablate.analysis.experiments import baseline
+from lenet_ablate.analysis.collect import STUDY, find_sweeps, load_curves, load_jobs, sweep_names
+from lenet_ablate.analysis.tuned import annotate, load_tuning
+from lenet_ablate.analysis.experiments import completed, configurations, experiments, factor_names
+from lenet_ablate.runs.identity import hparams as run_hparams
 
 FOLDER = "_configurations"
 EVENTS = "events.out.tfevents.{stamp:020d}.configurations"  # one file per run, its name newer each time

@@ -1,4 +1,4 @@
-"""Simulation-calibrated checks of the report's analysis (lenet_ablate.report.simulate drives the
+"""Simulation-calibrated checks of the report's analysis (lenet_ablate.analysis.simulate drives the
 report's own functions). Draws are seeded; each bound allows 3 Monte-Carlo standard errors."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from omegaconf import OmegaConf
 from pathlib import Path
 from scipy import stats as sps
 
-from lenet_ablate.report import decide, sequential, spending, stats
-from lenet_ablate.report.montecarlo import (DROPOUT, MEASURED, SPREADS, mc_error, scenarios, simulate,
+from lenet_ablate.analysis import decide, sequential, spending, stats
+from lenet_ablate.analysis.montecarlo import (DROPOUT, MEASURED, SPREADS, mc_error, scenarios, simulate,
                                             simulate_looks, simulate_planned_once)
-from lenet_ablate.report.simulate import TODAY, Cell, run_cell
+from lenet_ablate.analysis.simulate import TODAY, Cell, run_cell
 
 REPS = 4000
 NULL = (0.0,) * len(SPREADS)

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import ROOT, data_overrides, default_sigint, run_cli
-from lenet_ablate.study import records
+from lenet_ablate.runs import records
 from lenet_ablate.report import render
 from lenet_ablate.report.__main__ import main as report_main
 from lenet_ablate import compose

@@ -70,8 +70,27 @@ def test_only_the_command_line_exits_the_process():
                 assert name in allowed or name.endswith("__main__") or id(node) in guarded, f"{name}: {ast.unparse(node)}"
 
 
-def test_study_and_report_import_without_torch():
-    names = sorted(m for m in modules() if m.startswith(("lenet_ablate.study", "lenet_ablate.report"))
+# Each layer and the layers it must not import (lazy imports inside functions count).
+BELOW = {"lenet_ablate.runs": ("lenet_ablate.training", "lenet_ablate.analysis", "lenet_ablate.study",
+                               "lenet_ablate.report", "lenet_ablate.tensorboard", "lenet_ablate.cli"),
+         "lenet_ablate.analysis": ("lenet_ablate.training", "lenet_ablate.study", "lenet_ablate.report",
+                                   "lenet_ablate.tensorboard", "lenet_ablate.cli"),
+         "lenet_ablate.study": ("lenet_ablate.report", "lenet_ablate.tensorboard"),
+         "lenet_ablate.tensorboard": ("lenet_ablate.report",)}
+
+
+def test_no_import_runs_back_up_a_layer():
+    mods = modules()
+    for name, path in mods.items():
+        for layer, above in BELOW.items():
+            if name == layer or name.startswith(layer + "."):
+                bad = {d for d in imports(path, set(mods)) if d.startswith(above)}
+                assert not bad, f"{name} imports {sorted(bad)} from a layer above it"
+
+
+def test_runs_analysis_study_and_report_import_without_torch():
+    names = sorted(m for m in modules() if m.startswith(("lenet_ablate.runs", "lenet_ablate.analysis",
+                                                          "lenet_ablate.study", "lenet_ablate.report"))
                    and not m.endswith("__main__"))
     code = ("import sys\n"
             "class Block:  # any import of torch (or lightning, which needs it) fails\n"
@@ -82,4 +101,4 @@ def test_study_and_report_import_without_torch():
             + "".join(f"import {m}\n" for m in names))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert len(names) >= 15
+    assert len(names) >= 29 and "lenet_ablate.analysis.sequential" in names

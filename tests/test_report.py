@@ -67,7 +67,9 @@ def test_report_tables_csv_and_html(sweep, tmp_path):
     comparisons = pd.read_csv(out / "activation" / "comparisons.csv")
     assert list(comparisons.columns) == [
         "experiment", "level", "reference", "lr_view", "n_level", "n_reference", "difference", "ci95_low",
-        "ci95_high", "p_raw", "p_adjusted", "method", "detectable_difference", "seeds_needed", "verdict"]
+        "ci95_high", "interval", "p_raw", "p_adjusted", "alpha", "method", "detectable_difference", "seeds_needed",
+        "verdict"]
+    assert set(comparisons.interval) == {"95%"} and set(comparisons.alpha) == {0.05}  # a fixed-n sweep
     sig = comparisons.set_index("level").loc["sigmoid"]
     learned = done[done.val_acc >= 0.15]  # a seed below 1.5x chance never learned: left out of the test
     means = learned.groupby("activation").test_acc.mean()
@@ -132,7 +134,7 @@ def test_report_replacement_keeps_the_old_report_when_interrupted(sweep, tmp_pat
 
     out = tmp_path / "reports"
     old_umask = os.umask(0o022)  # under umask 022 files must come out 0644, folders 0755
-    monkeypatch.setattr("lenet_ablate.study.records.UMASK", 0o022)  # as a process started under it reads it
+    monkeypatch.setattr("lenet_ablate.runs.records.UMASK", 0o022)  # as a process started under it reads it
     assert report_main([str(sweep), "--out", str(out)]) == 0
     before = (out / "activation" / "report.md").read_text()
     real_replace = render.os.replace
@@ -163,7 +165,7 @@ def _scalars(run_dir: Path, tag: str) -> list[tuple[int, float]]:
 
 
 def test_configurations_in_tensorboard_are_the_seed_means(sweep_template, tmp_path):
-    from lenet_ablate.report.__main__ import baseline
+    from lenet_ablate.analysis.experiments import baseline
     from lenet_ablate.tensorboard import FOLDER, write_configurations
 
     sweep = tmp_path / "activation"
@@ -230,7 +232,7 @@ def test_a_seed_that_never_learned_is_flagged(sweep, tmp_path):
 
 
 def test_failure_counts_and_rates_by_hand():
-    from lenet_ablate.report import failures
+    from lenet_ablate.analysis import failures
 
     # Clopper-Pearson for 1 of 10: beta(0.025; 1, 10) = 0.00253, beta(0.975; 2, 9) = 0.4450.
     assert failures.rate_interval(1, 10) == pytest.approx((0.00253, 0.44502), abs=1e-5)
@@ -244,7 +246,7 @@ def test_failure_counts_and_rates_by_hand():
 
 def test_configurations_sharing_a_label_are_told_apart_by_their_settings():
     # Adam at its default and at its tuned lr both read "optimizer=adam" against an SGD baseline.
-    from lenet_ablate.report.experiments import _distinct
+    from lenet_ablate.analysis.experiments import _distinct
 
     default = {"optimizer": {"name": "adam", "lr": 0.002}, "seed": 0}
     tuned = {"optimizer": {"name": "adam", "lr": 0.004}, "seed": 1}
@@ -258,7 +260,7 @@ def test_configurations_sharing_a_label_are_told_apart_by_their_settings():
 
 def test_report_names_depend_on_the_sweep_alone_and_stale_reports_go(tmp_path):
     from lenet_ablate.report.__main__ import remove_stale
-    from lenet_ablate.report.collect import sweep_names
+    from lenet_ablate.analysis.collect import sweep_names
 
     study = tmp_path / "multirun"
     for sweep in ("all", "2026-12-01/21-47-08"):
@@ -296,7 +298,7 @@ def test_never_started_is_judged_against_every_invocation(sweep, tmp_path):
     # the last one's 2. The report reads both: seed 2 of each level is missing too.
     from omegaconf import OmegaConf
 
-    from lenet_ablate.report.collect import load_jobs
+    from lenet_ablate.analysis.collect import load_jobs
 
     earlier = OmegaConf.load(sweep / "multirun.yaml")
     earlier.seeds = 3
@@ -314,7 +316,8 @@ def test_signed_differences_keep_their_sign_in_markdown():
     from lenet_ablate.report.render import Report
 
     row = {"experiment": "augmentation", "level": "none", "reference": "augmentation=standard", "lr_view": "default",
-           "n_level": 8, "difference": 0.0063, "ci95_low": 0.0033, "ci95_high": 0.0092, "verdict": "differs (+0.0063)"}
+           "n_level": 8, "difference": 0.0063, "ci95_low": 0.0033, "ci95_high": 0.0092, "interval": "95%",
+           "verdict": "differs (+0.0063)"}
     rep = Report("t")
     rep.table(answer_table([row, {**row, "level": "x", "difference": float("nan"), "ci95_low": float("nan")}]))
     md = rep.markdown()
@@ -331,7 +334,7 @@ def test_a_job_in_training_reads_running_now_and_a_dead_one_killed(sweep, tmp_pa
         s.pop("metrics")
         path.write_text(json.dumps(s))
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from lenet_ablate.study.guard import job_lock; "
+        [sys.executable, "-c", "import sys; from lenet_ablate.runs.guard import job_lock; "
          "lock = job_lock(sys.argv[1]); lock.acquire(); print('held', flush=True); sys.stdin.read()",
          str(sweep / "relu-seed0")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -351,7 +354,7 @@ def test_a_job_in_training_reads_running_now_and_a_dead_one_killed(sweep, tmp_pa
 def test_an_open_comparison_says_what_settling_it_would_cost():
     # Pace: a job takes 120 s, two run at a time. 5 seeds now, 12 needed: 7 more per side, both sides:
     # 2 x 7 x 120 s / 2 = 840 s = 14 min. 6 needed: 1 more seed, 2 min. Settled: no cost.
-    from lenet_ablate.report import stats
+    from lenet_ablate.analysis import stats
     from lenet_ablate.report.comparisons import Analysis, _notes
 
     d = stats.Difference(test="paired t", diff=0.004, low=-0.002, high=0.01, p=0.2, spread=0.006, n=5)

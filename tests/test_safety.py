@@ -17,7 +17,7 @@ def test_rerun_with_other_settings_refuses_to_replace_a_completed_result(tmp_pat
     common = ["experiment=pooling", "seeds=1", "trainer.max_epochs=1", f"study_dir={tmp_path / 'S'}",
               *data_overrides(*tiny_data)]
     old_umask = os.umask(0o022)
-    monkeypatch.setattr("lenet_ablate.study.records.UMASK", 0o022)  # as a process started under it reads it
+    monkeypatch.setattr("lenet_ablate.runs.records.UMASK", 0o022)  # as a process started under it reads it
     try:
         assert run_cli(common, tmp_path).returncode == 0
     finally:
@@ -93,8 +93,8 @@ def test_moving_a_module_changes_no_identity_and_old_summaries_are_recognised(tm
     
     from lenet_ablate import compose
     from lenet_ablate.config import validate
-    from lenet_ablate.study.guard import conflict
-    from lenet_ablate.study.identity import BOOKKEEPING, config_id, drop_keys, job_id, plain
+    from lenet_ablate.runs.guard import conflict
+    from lenet_ablate.runs.identity import BOOKKEEPING, config_id, drop_keys, job_id, plain
 
     cfg = validate(compose("activation=scaled_tanh", "pooling=subsample"))
     moved = plain(cfg)
@@ -118,8 +118,8 @@ def test_scheme_2_summaries_are_migrated_not_refused(tmp_path):
     
     from lenet_ablate import compose
     from lenet_ablate.config import validate
-    from lenet_ablate.study.guard import conflict
-    from lenet_ablate.study.identity import job_id, plain
+    from lenet_ablate.runs.guard import conflict
+    from lenet_ablate.runs.identity import job_id, plain
 
     adam = validate(compose("optimizer=adam"))
     stored = plain(adam)
@@ -141,7 +141,7 @@ def test_a_dropout_rate_given_alone_is_that_rates_level():
     
     from lenet_ablate import compose
     from lenet_ablate.config import validate
-    from lenet_ablate.study.identity import factors, job_id, plain
+    from lenet_ablate.runs.identity import factors, job_id, plain
 
     alone, named, zero = (validate(compose(*o)) for o in
                           (["dropout.p=0.3"], ["dropout=p0.5", "dropout.p=0.3"], ["dropout.p=0"]))

@@ -117,7 +117,7 @@ def test_parallel_and_cluster_launchers_compose(launcher):
 
 
 def test_seeds_auto_adds_seeds_look_by_look_and_a_rerun_trains_nothing(tmp_path, tiny_data):
-    from lenet_ablate.report import sequential
+    from lenet_ablate.analysis import sequential
     from lenet_ablate.study.planning import plan_seeds
 
     common = ["experiment=pooling", "seeds=auto", "seeds_max=8", "seeds_alpha=0.02", "trainer.max_epochs=1",
@@ -141,7 +141,7 @@ def test_seeds_auto_adds_seeds_look_by_look_and_a_rerun_trains_nothing(tmp_path,
     last = looks[-1]["n"]
     assert sorted(statuses(sweep)) == sorted(f"{lvl}-seed{s}" for lvl in ("max", "avg") for s in range(last))
     # The same decisions from the same results, recomputed here from the summaries alone.
-    from lenet_ablate.report.__main__ import baseline
+    from lenet_ablate.analysis.experiments import baseline
 
     levels, default = baseline()
     again = plan_seeds(sweep, levels, default, sequential.Design(seeds_max=8, alpha=0.02))

@@ -47,7 +47,7 @@ def test_choice_is_the_best_mean_validation_accuracy_and_skips_diverged_lrs():
 
 def test_tune_lr_composes_with_every_experiment_and_is_bookkeeping():
     from lenet_ablate.config import ConfigError, validate
-    from lenet_ablate.study.identity import job_id
+    from lenet_ablate.runs.identity import job_id
 
     plain = compose("experiment=all", hydra=True)
     tuned = compose("experiment=all", "tune=lr", "tune.epochs=3", hydra=True)
@@ -111,9 +111,9 @@ def test_tuned_sweep_selects_by_validation_reuses_screening_runs_and_reports_bot
 
     # seeds=auto on this sweep: the tuned view's comparisons name the tuned configurations (lr 0.1), so
     # their seeds go to those; the default view's to the default-lr ones.
-    from lenet_ablate.report import sequential
-    from lenet_ablate.report.tuned import load_tuning
-    from lenet_ablate.study.identity import factors
+    from lenet_ablate.analysis import sequential
+    from lenet_ablate.analysis.tuned import load_tuning
+    from lenet_ablate.runs.identity import factors
     from lenet_ablate.study.planning import plan_seeds
 
     base = summaries["max-seed0"]["config"]
@@ -138,9 +138,9 @@ def test_tuned_sweep_selects_by_validation_reuses_screening_runs_and_reports_bot
 def test_a_configuration_tuned_under_two_identity_schemes_has_one_record(tmp_path):
     """tuning.json keeps each record under the id it was written with; after a scheme change a
     retuned configuration is there twice. The report reads one record, the latest decision."""
-    from lenet_ablate.report.tuned import load_tuning
-    from lenet_ablate.study.identity import config_id
-    from lenet_ablate.study.records import write_json
+    from lenet_ablate.analysis.tuned import load_tuning
+    from lenet_ablate.runs.identity import config_id
+    from lenet_ablate.runs.records import write_json
 
     config = {"optimizer": {"name": "sgd", "lr": 0.05}, "seed": 0}
     write_json(tmp_path / "baseline-seed0" / "summary.json", {"status": "completed", "config": config})
@@ -155,9 +155,9 @@ def test_a_configuration_tuned_under_two_identity_schemes_has_one_record(tmp_pat
 def test_tuning_json_written_by_0_4_is_compacted_to_one_record_per_configuration(tmp_path):
     """0.4 kept a record per configuration per identity scheme; the next write keeps one, the
     latest decision, under today's id."""
-    from lenet_ablate.report.tuned import load_tuning
-    from lenet_ablate.study.identity import config_id
-    from lenet_ablate.study.records import write_json
+    from lenet_ablate.analysis.tuned import load_tuning
+    from lenet_ablate.runs.identity import config_id
+    from lenet_ablate.runs.records import write_json
     from lenet_ablate.study.tuning import merge_records
 
     config = {"optimizer": {"name": "sgd", "lr": 0.05}, "seed": 0}

@@ -14,23 +14,16 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
-from lenet_ablate import compose
 from lenet_ablate.errors import ReportError
-from lenet_ablate.report import sequential, stats
+from lenet_ablate.analysis import sequential, stats
 from lenet_ablate.report.build import report_runs
 from lenet_ablate.report.comparisons import Analysis
 from lenet_ablate.report.render import remove_report
-from lenet_ablate.report.collect import STUDY, load_jobs, sweep_names
-from lenet_ablate.report.tuned import annotate, load_tuning
-from lenet_ablate.study.identity import factors, plain
-from lenet_ablate.study.records import read_json
+from lenet_ablate.analysis.collect import STUDY, load_jobs, sweep_names
+from lenet_ablate.analysis.experiments import baseline
+from lenet_ablate.analysis.tuned import annotate, load_tuning
+from lenet_ablate.runs.records import read_json
 from lenet_ablate.study.sweeps import Progress
-
-
-def baseline() -> tuple[dict[str, str], dict]:
-    """The study baseline's factor levels and resolved config, from conf/config.yaml's defaults."""
-    cfg = compose()
-    return factors(cfg), plain(cfg)
 
 
 def sweep_analysis(sweep: Path, method: str, min_effect: float | None, runs: pd.DataFrame) -> Analysis:

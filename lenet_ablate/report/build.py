@@ -8,11 +8,12 @@ from typing import Any
 
 import pandas as pd
 
-from lenet_ablate.report import figures, stats, tuned
+from lenet_ablate.analysis import stats, tuned
+from lenet_ablate.report import figures
 from lenet_ablate.report.claims import claims_table
 from lenet_ablate.report.comparisons import CSV_COLUMNS, Analysis, answer_table, one_factor_section
-from lenet_ablate.report.experiments import FAILED, completed, configurations, factor_names, rank
-from lenet_ablate.report.collect import RUNNING_NOW
+from lenet_ablate.analysis.experiments import FAILED, completed, configurations, factor_names, rank
+from lenet_ablate.analysis.collect import RUNNING_NOW
 from lenet_ablate.report.render import Report
 
 STATUSES = ("completed", "diverged", "failed", "interrupted", "missing")

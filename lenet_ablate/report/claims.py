@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from lenet_ablate.report import stats
+from lenet_ablate.analysis import stats
 
 PUBLISHED_BEST, PUBLISHED_WORST = 0.909, 0.775
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import pandas as pd
 
-from lenet_ablate.report import decide, failures, figures, sequential, stats
-from lenet_ablate.report.experiments import experiments, factor_names, level_rows
+from lenet_ablate.analysis import decide, failures, sequential, stats
+from lenet_ablate.report import figures
+from lenet_ablate.analysis.experiments import experiments, factor_names, level_rows
 from lenet_ablate.report.render import Report
 
 
@@ -143,7 +144,7 @@ def _method_text(analysis: Analysis, m: int, tuned: bool) -> str:
     why = ("Hommel keeps the family-wise error at or below 5% for the positively correlated comparisons of a "
            "shared reference and resolves more than Holm; pooled or moderated variances were rejected because "
            "the seed spread differs between levels and they then exceed 5% (docs/statistics.md, "
-           "python -m lenet_ablate.report.simulate)." if analysis.method == "hommel" else
+           "python -m lenet_ablate.analysis.simulate)." if analysis.method == "hommel" else
            "Holm is the adjustment of earlier reports (--method holm); the verdict rule is the same.")
     design = analysis.design
     auto = ""

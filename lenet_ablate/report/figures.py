@@ -13,7 +13,7 @@ import pandas as pd
 matplotlib.use("Agg")  # files only, no display; before pyplot is imported
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lenet_ablate.report.collect import load_curves
+from lenet_ablate.analysis.collect import load_curves
 
 CLASS_NAMES = {
     "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",

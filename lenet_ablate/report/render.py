@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from lenet_ablate.study.records import atomic_write_bytes, atomic_write_text, normal_mode
+from lenet_ablate.runs.records import atomic_write_bytes, atomic_write_text, normal_mode
 
 _STYLE = ("<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
           "table{border-collapse:collapse;font-size:13px;margin:.5em 0}td,th{border:1px solid #ccc;"

@@ -1,5 +1,5 @@
 """The study sweeper's planning, as plain records: the configurations a sweep can add seeds to, its
-comparisons, the looks of the sequential seeds=auto design (lenet_ablate.report.sequential) and the
+comparisons, the looks of the sequential seeds=auto design (lenet_ablate.analysis.sequential) and the
 jobs each next look needs; one record of launched jobs and one conflict check.
 
 The sweeper (hydra_plugins/lenet_ablate_tuner) composes configs and hands batches to the launcher;
@@ -18,12 +18,12 @@ import numpy as np
 from omegaconf import DictConfig
 
 from lenet_ablate.errors import SweepError
-from lenet_ablate.report import sequential, tuned
-from lenet_ablate.report.collect import load_jobs
-from lenet_ablate.report.experiments import configurations, experiments, factor_names, level_rows
+from lenet_ablate.analysis import sequential, tuned
+from lenet_ablate.analysis.collect import load_jobs
+from lenet_ablate.analysis.experiments import configurations, experiments, factor_names, level_rows
 from lenet_ablate.study import tuning
-from lenet_ablate.study.guard import conflict, refuse_message
-from lenet_ablate.study.records import write_json
+from lenet_ablate.runs.guard import conflict, refuse_message
+from lenet_ablate.runs.records import write_json
 
 SEEDS = "seeds.json"
 

@@ -8,31 +8,12 @@ import time
 from pathlib import Path
 
 from hydra import compose
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from lenet_ablate.errors import ConfigError, SweepError
-from lenet_ablate.study.guard import conflict, locked_elsewhere, refuse_message
-from lenet_ablate.study.records import SUMMARY, atomic_write_text, read_json, write_json
-
-HISTORY = ".sweeps"  # <sweep>/.sweeps/<time>.yaml: each invocation's multirun config
-
-
-def sweep_axes(config: DictConfig) -> tuple[list[str], list[list[str]]]:
-    """Split a multirun (its config with the `hydra` node, as in multirun.yaml) into its fixed
-    overrides and, per swept key (command line and sweeper params), its "key=value" strings."""
-    params = config.hydra.sweeper.params
-    params = OmegaConf.to_container(params, resolve=True) if params is not None else {}
-    lines = list(config.hydra.overrides.task) + [f"{k}={v}" for k, v in params.items()]
-    fixed, axes = [], []
-    for override in OverridesParser.create().parse_overrides(lines):
-        key = override.get_key_element()
-        if override.is_sweep_override():
-            axes.append([f"{key}={v}" for v in override.sweep_string_iterator()])
-        else:
-            fixed.append(override.input_line)
-    return fixed, axes
-
+from lenet_ablate.runs.layout import HISTORY, sweep_axes
+from lenet_ablate.runs.guard import conflict, locked_elsewhere, refuse_message
+from lenet_ablate.runs.records import SUMMARY, atomic_write_text, read_json, write_json
 
 def validate_sweep(config: DictConfig) -> int:
     """Compose and validate every job of a multirun before the first one trains, and refuse to

@@ -12,20 +12,14 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from lenet_ablate.study.records import SUMMARY, read_json
+from lenet_ablate.runs.layout import TUNING, run_subdir  # noqa: F401 (the tuner's names)
+from lenet_ablate.runs.records import SUMMARY, read_json
 
-TUNING = "tuning.json"
 
 
 def lr_value(base: float, scale: float) -> float:
     """base * scale, rounded to 6 significant digits so that equal products give equal configs."""
     return float(f"{base * scale:.6g}")
-
-
-def run_subdir(subdir: str, lr: float | None = None, epochs: int | None = None) -> str:
-    """The folder of a run that differs from the sweep's job in lr and/or epochs: the job's own
-    folder name plus `-lr<lr>` / `-ep<epochs>` (None: as the job), so equal runs share a folder."""
-    return subdir + (f"-lr{lr:.6g}" if lr is not None else "") + (f"-ep{epochs}" if epochs is not None else "")
 
 
 def with_overrides(job: Sequence[str], **values: Any) -> list[str]:

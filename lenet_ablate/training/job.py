@@ -27,12 +27,12 @@ from omegaconf import DictConfig, OmegaConf
 import lenet_ablate
 from lenet_ablate.data.datamodule import TensorDataModule
 from lenet_ablate.data.files import DATASETS, DataError
-from lenet_ablate.study import stopping
-from lenet_ablate.study.guard import conflict, job_lock, refuse_message
-from lenet_ablate.study.identity import SCHEME, config_id, factors, hparams, job_id, plain, stored_job_id
+from lenet_ablate.runs import stopping
+from lenet_ablate.runs.guard import conflict, job_lock, refuse_message
+from lenet_ablate.runs.identity import SCHEME, config_id, factors, hparams, job_id, plain, stored_job_id
 from lenet_ablate.model.network import build_model, parameter_table
 from lenet_ablate.training.module import DivergedError, LeNetModule, evaluate
-from lenet_ablate.study.records import SUMMARY, git_info, read_json, write_json
+from lenet_ablate.runs.records import SUMMARY, git_info, read_json, write_json
 from lenet_ablate.training.seeding import stream_seeds
 from lenet_ablate.model.templates import min_hamming_distance
 

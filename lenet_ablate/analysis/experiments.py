@@ -13,8 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from lenet_ablate.study.identity import comparable, config_hash, flatten
-from lenet_ablate.report import stats
+from lenet_ablate import compose
+from lenet_ablate.runs.identity import comparable, config_hash, factors, flatten, plain
+from lenet_ablate.analysis import stats
 
 FAILED = ("diverged", "failed", "interrupted")
 # A completed seed whose validation accuracy is below 1.5x chance (0.15 for 10 classes) never learned:
@@ -193,3 +194,9 @@ def level_rows(exp: dict[str, Any], runs: pd.DataFrame, metric: str = "test_acc"
     for row in rows[1:]:  # the reference sorts first
         row["_reference"].update(never_learned=rows[0]["never_learned"], run=rows[0]["_run"])
     return rows
+
+
+def baseline() -> tuple[dict[str, str], dict]:
+    """The study baseline's factor levels and resolved config, from conf/config.yaml's defaults."""
+    cfg = compose()
+    return factors(cfg), plain(cfg)

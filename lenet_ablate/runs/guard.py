@@ -9,8 +9,8 @@ from typing import Any, Mapping
 from filelock import FileLock, Timeout
 from omegaconf import DictConfig
 
-from lenet_ablate.study.identity import comparable, flatten, job_id, stored_job_id
-from lenet_ablate.study.records import SUMMARY, read_json
+from lenet_ablate.runs.identity import comparable, flatten, job_id, stored_job_id
+from lenet_ablate.runs.records import SUMMARY, read_json
 
 LOCK = ".job.lock"
 

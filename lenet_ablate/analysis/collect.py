@@ -13,10 +13,10 @@ import yaml
 from omegaconf import OmegaConf
 from tbparse import SummaryReader
 
-from lenet_ablate.study.guard import locked_elsewhere
-from lenet_ablate.study.identity import config_id
-from lenet_ablate.study.sweeps import HISTORY, sweep_axes
-from lenet_ablate.study.records import SUMMARY, read_json
+from lenet_ablate.runs.guard import locked_elsewhere
+from lenet_ablate.runs.identity import config_id
+from lenet_ablate.runs.layout import HISTORY, sweep_axes
+from lenet_ablate.runs.records import SUMMARY, read_json
 
 SPLITS = ["train", "val", "test"]
 STUDY = Path("multirun")  # make report's default folder (the study_dir default)

@@ -14,9 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from lenet_ablate.study.identity import config_id
-from lenet_ablate.study.records import SUMMARY, read_json
-from lenet_ablate.study.tuning import TUNING, run_subdir
+from lenet_ablate.runs.identity import config_id
+from lenet_ablate.runs.records import SUMMARY, read_json
+from lenet_ablate.runs.layout import TUNING, run_subdir
 
 
 def _current_id(sweep: Path, job: str, stored: str) -> str:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
-from lenet_ablate.report import decide, sequential, stats
-from lenet_ablate.report.noise import Noise, draw_study
+from lenet_ablate.analysis import decide, sequential, stats
+from lenet_ablate.analysis.noise import Noise, draw_study
 
 # The 10-seed Fashion-MNIST study of 2026-11-29 (make ablate, docs/results.md): per level (tanh,
 # sigmoid, avg pooling, RMSprop, Adam, dropout 0.5, no augmentation) the sd of the paired differences

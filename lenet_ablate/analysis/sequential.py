@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
-from lenet_ablate.report import decide, spending, stats
+from lenet_ablate.analysis import decide, spending, stats
 
 OPEN, DIFFERS, EQUAL, FUTILE, EXHAUSTED = range(5)
 STATES = ("open", "differs", "no difference", "cannot settle within seeds_max", "not settled at seeds_max")

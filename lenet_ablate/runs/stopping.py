@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from lenet_ablate.study.guard import LOCK, locked_elsewhere
+from lenet_ablate.runs.guard import LOCK, locked_elsewhere
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 REASONS = {signal.SIGINT: "stopped by the user (Ctrl-C)",

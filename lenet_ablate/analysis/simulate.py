@@ -1,6 +1,6 @@
 """The error rates and the cost of seeds=auto over the conditions users meet, by simulation.
 
-    python -m lenet_ablate.report.simulate [--reps 2000] [--spending obrien_fleming] [--quick]
+    python -m lenet_ablate.analysis.simulate [--reps 2000] [--spending obrien_fleming] [--quick]
 
 For the configured design and 0.4's design beside it, in every cell of the grid (seed spreads x0.5
 to x10 of the measured ones; normal, t(3), t(2.5), left-skewed, contaminated and collapse noise, a
@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lenet_ablate.report import sequential
-from lenet_ablate.report.montecarlo import (COLLAPSE, DROPOUT, MEASURED, SPREADS, LookRates, simulate,
+from lenet_ablate.analysis import sequential
+from lenet_ablate.analysis.montecarlo import (COLLAPSE, DROPOUT, MEASURED, SPREADS, LookRates, simulate,
                                             simulate_looks)
-from lenet_ablate.report.noise import Noise
+from lenet_ablate.analysis.noise import Noise
 
 SCALES = (0.5, 1.0, 2.0, 4.0, 10.0)
 NOISES = ("normal", "t(3)", "t(2.5)", "skewed", "contaminated", "collapse", "baseline sd 0.006")
@@ -106,7 +106,7 @@ def _fixed_n(reps: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the grid for the configured design and 0.4's, then the fixed-n analyses."""
-    parser = argparse.ArgumentParser(prog="python -m lenet_ablate.report.simulate",
+    parser = argparse.ArgumentParser(prog="python -m lenet_ablate.analysis.simulate",
                                      description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--reps", type=int, default=2000)
     parser.add_argument("--spending", default=sequential.Design.spending)
