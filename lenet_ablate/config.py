@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from lenet_ablate import PILOT_RULE, SEEDS_RULE
+from lenet_ablate.analysis.outcomes import SEQUENTIAL
 from lenet_ablate.errors import ConfigError
 from lenet_ablate.runs.identity import dropout_level
 from lenet_ablate.data.files import DATASETS
@@ -126,6 +127,8 @@ class Config:
     seeds_spending: str
     seeds_alpha: float
     seeds_beta: float
+    seeds_outcome: str
+    convergence_target: float
     min_effect: float
     seed_count: int
     study_dir: str
@@ -242,6 +245,8 @@ def _check_study(typed: DictConfig) -> None:
     _choice("seeds_spending", typed.seeds_spending, ["obrien_fleming", "pocock"])
     _check(0 < typed.seeds_alpha < 0.5, "seeds_alpha", typed.seeds_alpha, "must be in (0, 0.5)")
     _check(0 < typed.seeds_beta < 0.5, "seeds_beta", typed.seeds_beta, "must be in (0, 0.5)")
+    _choice("seeds_outcome", typed.seeds_outcome, list(SEQUENTIAL))
+    _check(0 < typed.convergence_target < 1, "convergence_target", typed.convergence_target, "must be in (0, 1)")
     _check(typed.min_effect > 0, "min_effect", typed.min_effect, "must be > 0")
     tune = typed.tune
     _choice("tune.name", tune.name, ["none", "lr"])

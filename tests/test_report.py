@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+
+from lenet_ablate.analysis.outcomes import OUTCOMES
 import pytest
 
 from conftest import ROOT, data_overrides, run_cli
@@ -66,9 +68,18 @@ def test_report_tables_csv_and_html(sweep, tmp_path):
     assert "1 diverged" in table and "p Hommel" in table and "detectable (80% power)" in table
     comparisons = pd.read_csv(out / "activation" / "comparisons.csv")
     assert list(comparisons.columns) == [
-        "experiment", "level", "reference", "lr_view", "n_level", "n_reference", "difference", "ci95_low",
+        "outcome", "experiment", "level", "reference", "lr_view", "n_level", "n_reference", "difference", "ci95_low",
         "ci95_high", "interval", "p_raw", "p_adjusted", "alpha", "method", "detectable_difference", "seeds_needed",
         "verdict"]
+    # Every outcome of analysis.outcomes, one row per comparison each (2 comparisons: tanh, sigmoid).
+    assert sorted(comparisons.outcome.unique()) == sorted(o.name for o in OUTCOMES)
+    assert (comparisons.groupby("outcome").size() == 2).all()
+    assert "## How each choice trains" in md and md.index("## How each choice trains") < md.index("### Experiment")
+    tanh_gap = comparisons[(comparisons.outcome == "gap") & (comparisons.level == "tanh")].iloc[0]
+    gaps = learned_gap = done[done.val_acc >= 0.15].assign(gap=lambda f: f.train_acc - f.val_acc)
+    assert tanh_gap.difference == pytest.approx(gaps[gaps.activation == "tanh"].gap.mean()
+                                                - gaps[gaps.activation == "relu"].gap.mean()) or learned_gap.empty
+    comparisons = comparisons[comparisons.outcome == "test_acc"]
     assert set(comparisons.interval) == {"95%"} and set(comparisons.alpha) == {0.05}  # a fixed-n sweep
     sig = comparisons.set_index("level").loc["sigmoid"]
     learned = done[done.val_acc >= 0.15]  # a seed below 1.5x chance never learned: left out of the test
@@ -225,7 +236,7 @@ def test_a_seed_that_never_learned_is_flagged(sweep, tmp_path):
     assert "1 seed(s) never learned (validation accuracy near chance)" in baseline_row
     # The comparisons count it with its rate's interval (Clopper-Pearson, 1 of 2: 0.0126-0.9874) and test
     # accuracy on the seeds that learned: relu keeps seed 0 only.
-    comparisons = pd.read_csv(out / "activation" / "comparisons.csv").set_index("level")
+    comparisons = pd.read_csv(out / "activation" / "comparisons.csv").query("outcome == 'test_acc'").set_index("level")
     tanh = comparisons.loc["tanh"]
     assert "reference: 1 of 2 seeds never learned (rate 95% interval 0.013-0.987)" in tanh.verdict
     assert "accuracy compared on the seeds that learned" in tanh.verdict and tanh.n_reference == 1
@@ -316,7 +327,7 @@ def test_signed_differences_keep_their_sign_in_markdown():
     from lenet_ablate.report.render import Report
 
     row = {"experiment": "augmentation", "level": "none", "reference": "augmentation=standard", "lr_view": "default",
-           "n_level": 8, "difference": 0.0063, "ci95_low": 0.0033, "ci95_high": 0.0092, "interval": "95%",
+           "n_level": 8, "difference": 0.0063, "ci95_low": 0.0033, "ci95_high": 0.0092, "interval": "95%", "outcome": "test_acc",
            "verdict": "differs (+0.0063)"}
     rep = Report("t")
     rep.table(answer_table([row, {**row, "level": "x", "difference": float("nan"), "ci95_low": float("nan")}]))

@@ -162,7 +162,7 @@ def test_seeds_auto_adds_seeds_look_by_look_and_a_rerun_trains_nothing(tmp_path,
     shutil.copytree(sweep, stopped)
     shutil.rmtree(stopped / "avg-seed2")
     assert report_main([str(sweep), str(stopped), "--out", str(out)]) == 0
-    row = pd.read_csv(out / "stopped" / "comparisons.csv").iloc[0]
+    row = pd.read_csv(out / "stopped" / "comparisons.csv").query("outcome == 'test_acc'").iloc[0]
     assert row.verdict.startswith("inconclusive at n=") and ("seeds (not analysed yet: the study's first look "
                                                              "waits until every comparison has 3 seeds)") in row.verdict
     assert "pools several sweeps and analyses every seed at fixed n" in (out / "study" / "report.md").read_text()

@@ -15,6 +15,7 @@ from tbparse import SummaryReader
 
 from lenet_ablate.runs.guard import locked_elsewhere
 from lenet_ablate.runs.identity import config_id
+from lenet_ablate.analysis.outcomes import TARGET, History, JobRecord, measure_all
 from lenet_ablate.runs.layout import HISTORY, sweep_axes
 from lenet_ablate.runs.records import SUMMARY, read_json
 
@@ -91,7 +92,22 @@ def job_row(job: Path, sweep_name: str) -> dict[str, Any]:
         for metric in ("acc", "loss"):
             row[f"{split}_{metric}"] = (s.get("metrics") or {}).get(f"{split}_{metric}")
     row["_confusion"] = s.get("confusion_matrix")
+    if status == "completed":
+        row.update(_outcomes(job, s, config))
     return row
+
+
+def _outcomes(job: Path, summary: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """Every outcome of a completed job (outcomes.OUTCOMES), from the history its summary holds or,
+    for a summary written before histories were recorded, from its TensorBoard curves; plus the
+    host and threads its timings come from."""
+    history = History.from_summary(summary) or History.from_curves(load_curves(str(job)),
+                                                                   summary.get("epoch_times_s"))
+    record = JobRecord(summary.get("metrics") or {}, history,
+                       int((config.get("trainer") or {}).get("max_epochs") or 0), summary.get("wall_time_s"))
+    target = float(config.get("convergence_target", TARGET))
+    return {**measure_all(record, target), "host": summary.get("host", "not recorded"),
+            "threads": summary.get("threads"), "_history": history}
 
 
 def load_jobs(sweep: Path) -> pd.DataFrame:

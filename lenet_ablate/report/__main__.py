@@ -21,6 +21,7 @@ from lenet_ablate.report.comparisons import Analysis
 from lenet_ablate.report.render import remove_report
 from lenet_ablate.analysis.collect import STUDY, load_jobs, sweep_names
 from lenet_ablate.analysis.experiments import baseline
+from lenet_ablate.analysis.outcomes import TARGET
 from lenet_ablate.analysis.tuned import annotate, load_tuning
 from lenet_ablate.runs.records import read_json
 from lenet_ablate.study.sweeps import Progress
@@ -34,10 +35,11 @@ def sweep_analysis(sweep: Path, method: str, min_effect: float | None, runs: pd.
     except Exception:  # an old or hand-edited multirun.yaml: the defaults
         cfg = OmegaConf.create({})
     effect = min_effect if min_effect is not None else float(cfg.get("min_effect", 0.01))
+    chosen = dict(outcome=str(cfg.get("seeds_outcome", "test_acc")), target=float(cfg.get("convergence_target", TARGET)))
     if str(cfg.get("seeds", "")) != "auto":
-        return Analysis(method, stats.ALPHA, effect)
+        return Analysis(method, stats.ALPHA, effect, **chosen)
     design = replace(sequential.Design.from_config(cfg), min_effect=effect)
-    return Analysis(method, design.alpha, effect, design, _pace(sweep, runs))
+    return Analysis(method, design.alpha, effect, design, _pace(sweep, runs), **chosen)
 
 
 def _pace(sweep: Path, runs: pd.DataFrame) -> tuple[float, int] | None:

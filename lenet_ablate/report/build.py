@@ -14,7 +14,9 @@ from lenet_ablate.report.claims import claims_table
 from lenet_ablate.report.comparisons import CSV_COLUMNS, Analysis, answer_table, one_factor_section
 from lenet_ablate.analysis.experiments import FAILED, completed, configurations, factor_names, rank
 from lenet_ablate.analysis.collect import RUNNING_NOW
+from lenet_ablate.analysis.outcomes import outcome
 from lenet_ablate.report.render import Report
+from lenet_ablate.report.training import training_section
 
 STATUSES = ("completed", "diverged", "failed", "interrupted", "missing")
 RULES = ("Rules: a configuration is one resolved config (all settings, not only the factor levels); its "
@@ -74,13 +76,21 @@ def _best_and_worst(rep: Report, configs: pd.DataFrame, done: pd.DataFrame, tune
     rep.table(_config_rows(configs.sort_values("val_acc", ascending=False)))
 
 
-def _answer_first(rep: Report, csv: list[dict[str, Any]], analysis: Analysis) -> None:
-    """comparisons.csv, and "Which choices matter" at the top of the report."""
-    rep.csv["comparisons.csv"] = pd.DataFrame(csv, columns=CSV_COLUMNS)
+def _answer_first(rep: Report, csv: list[dict[str, Any]], analysis: Analysis, blocks: list, runs: pd.DataFrame) -> None:
+    """comparisons.csv, "Which choices matter" at the top of the report, then "How each choice trains"."""
+    first = Report(rep.title)
+    hosts = "; ".join(f"{h}, {int(t)} thread(s): {n} jobs" for (h, t), n in
+                      completed(runs).groupby(["host", "threads"]).size().items()) if {"host", "threads"} <= set(runs) \
+        else "host not recorded"
+    more = training_section(first, blocks, analysis.outcome, analysis.design is not None and not analysis.pooled,
+                            analysis.target, hosts)
+    rep.csv["comparisons.csv"] = pd.DataFrame(csv + more, columns=CSV_COLUMNS)
+    label = outcome(analysis.outcome).label
     rep.blocks[0:0] = [("h", (2, "Which choices matter")),
-                       ("p", f"Each level against the baseline on test accuracy ({analysis.method.capitalize()}"
+                       ("p", f"Each level against the baseline on {label} ({analysis.method.capitalize()}"
                              f"-adjusted over the report's family; details below and in comparisons.csv)."),
-                       ("table", answer_table(csv))]
+                       ("table", answer_table(csv))] + first.blocks
+    rep.figures.update(first.figures)
 
 
 def _claims(rep: Report, views: dict[str, dict[str, Any]], pools: dict[str, pd.DataFrame], alpha: float) -> None:
@@ -116,9 +126,9 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], defau
                 tuned_configs = configurations(tuned_runs, baseline, default)
                 rep.heading("All configurations at their tuned lr")
                 rep.table(_config_rows(tuned_configs.sort_values("val_acc", ascending=False)))
-        views, csv = one_factor_section(rep, configs, view, analysis, tuned_configs, tuned_runs, records)
+        views, csv, blocks = one_factor_section(rep, configs, view, analysis, tuned_configs, tuned_runs, records)
         if csv:
-            _answer_first(rep, csv, analysis)
+            _answer_first(rep, csv, analysis, blocks, view)
         if views and any(c == "fashion_mnist" for c in configs._config.map(lambda c: c.get("data", {}).get("name"))):
             _claims(rep, views, {"default lr": configs, "tuned lr": tuned_configs}, analysis.alpha)
         anova = stats.anova_table(done, factor_names(view))

@@ -12,6 +12,7 @@ import pandas as pd
 from lenet_ablate.analysis import decide, failures, sequential, stats
 from lenet_ablate.report import figures
 from lenet_ablate.analysis.experiments import experiments, factor_names, level_rows
+from lenet_ablate.analysis.outcomes import outcome
 from lenet_ablate.report.render import Report
 
 
@@ -32,6 +33,8 @@ class Analysis:
     design: sequential.Design | None = None
     pace: tuple[float, int] | None = None
     pooled: bool = False  # the report of several sweeps: every seed at fixed n, whatever each sweep's design
+    outcome: str = "test_acc"  # the primary outcome (seeds_outcome): the one the verdicts above are on
+    target: float = 0.85       # convergence_target, for the outcomes "epochs to target"
 
 
 def _at_look(row: dict[str, Any], n: int) -> stats.Difference:
@@ -61,7 +64,7 @@ def compare_all(pairs: list[tuple[dict[str, Any], pd.DataFrame]], analysis: Anal
     """Level rows of every (experiment, runs) pair with raw and adjusted p, detectable difference,
     seeds needed and verdict; the family is every comparison of the report. One verdict rule
     (decide.verdict) whatever the adjustment; a seeds=auto sweep is judged look by look."""
-    tables = [level_rows(exp, runs) for exp, runs in pairs]
+    tables = [level_rows(exp, runs, analysis.outcome) for exp, runs in pairs]
     compared = [row for rows in tables for row in rows if "_diff" in row]
     family = max(1, sum(not math.isnan(row["_diff"].p) for row in compared))
     if analysis.design is not None:
@@ -111,7 +114,7 @@ def _level_table(rows: list[dict], factor: str, method: str, lrs: dict[str, floa
                                  "p_adj": f"p {method.capitalize()}"})
 
 
-CSV_COLUMNS = ["experiment", "level", "reference", "lr_view", "n_level", "n_reference", "difference", "ci95_low",
+CSV_COLUMNS = ["outcome", "experiment", "level", "reference", "lr_view", "n_level", "n_reference", "difference", "ci95_low",
                "ci95_high", "interval", "p_raw", "p_adjusted", "alpha", "method", "detectable_difference",
                "seeds_needed", "verdict"]
 
@@ -129,7 +132,7 @@ def comparison_record(factor: str, row: dict[str, Any], reference: str, view: st
     design = analysis.design
     method = f"paired t, {analysis.method}" + (f", {design.name()}" if design is not None and not analysis.pooled
                                                else "")
-    return dict(zip(CSV_COLUMNS, [factor, row[factor], reference, view.split()[0], d.n_level, d.n_reference, d.diff,
+    return dict(zip(CSV_COLUMNS, [analysis.outcome, factor, row[factor], reference, view.split()[0], d.n_level, d.n_reference, d.diff,
                                   d.low, d.high, _interval_name(row), d.p, row["p_adj"], row["alpha"], method,
                                   row["detectable_80"], _seeds_text(row["seeds_needed"]), row["verdict"]]))
 
@@ -162,7 +165,7 @@ def _method_text(analysis: Analysis, m: int, tuned: bool) -> str:
     if analysis.pooled:
         auto = (" This report pools several sweeps and analyses every seed at fixed n; a seeds=auto sweep chose "
                 "its seeds look by look, so its own report, which judges it at its looks, is the one to quote.")
-    return (f"Method: each level against its experiment's reference on test accuracy, paired t on the seeds both "
+    return (f"Method: each level against its experiment's reference on {outcome(analysis.outcome).label}, paired t on the seeds both "
             f"have (Welch where fewer than 2 are shared), difference of means with its 95% interval. Family: all "
             f"{m} testable comparisons of this report{' (default and tuned lr together)' if tuned else ''}, "
             f"{name}; 'differs' where the adjusted p < {level}. {why}{auto} 'no difference larger "
@@ -200,14 +203,14 @@ def _experiment_view(rep: Report, exp: dict[str, Any], view: str, rows: list[dic
 
 def one_factor_section(rep: Report, configs: pd.DataFrame, runs: pd.DataFrame, analysis: Analysis,
                        tuned_configs: pd.DataFrame | None, tuned_runs: pd.DataFrame | None,
-                       records: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+                       records: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], list]:
     """The one-factor comparisons (at the default lr and, for tuned sweeps, at each level's tuned
-    lr, side by side). Returns per view the level rows of the experiments around the baseline, and
-    the rows of comparisons.csv."""
+    lr, side by side). Returns per view the level rows of the experiments around the baseline, the
+    rows of comparisons.csv, and the (view, experiment, runs) blocks compared."""
     factors = factor_names(runs)
     exps = experiments(configs, factors)
     if not exps:
-        return {}, []
+        return {}, [], []
     # Per experiment (factor, reference): its (view, experiment, runs), default lr first.
     blocks = {_key(e): [("default lr", e, runs)] for e in exps}
     if tuned_configs is not None:
@@ -231,12 +234,12 @@ def one_factor_section(rep: Report, configs: pd.DataFrame, runs: pd.DataFrame, a
             if exp["reference"].configuration == "baseline":
                 v = views.setdefault(view, {"levels": {}, "reference": rows[0]})
                 v["levels"].update({(exp["factor"], r[exp["factor"]]): r for r in rows})
-    return views, csv
+    return views, csv, flat
 
 
 def answer_table(csv: list[dict[str, Any]]) -> pd.DataFrame:
     """"Which choices matter": one row per factor level (and lr view) compared with the baseline."""
-    rows = [r for r in csv if "(around" not in r["reference"]]
+    rows = [r for r in csv if "(around" not in r["reference"] and r["outcome"] == csv[0]["outcome"]]
     table = pd.DataFrame([{"factor": r["experiment"], "level": r["level"], "vs": r["reference"], "lr": r["lr_view"],
                            "n": r["n_level"],
                            "difference": "" if math.isnan(r["difference"]) else f"{r['difference']:+.4f}",

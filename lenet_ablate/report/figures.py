@@ -128,3 +128,50 @@ def lr_sensitivity_figure(records: list[dict[str, Any]], labels: dict[str, str])
     ax.set_title(f"lr sensitivity: screening runs of {', '.join(map(str, epochs))} epochs; dots = seeds, "
                  "ring = chosen lr", fontsize=8)
     return _png(fig)
+
+
+def _band(curves: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and 95% t-band over equal-length curves (the band collapses with one curve)."""
+    from scipy import stats as sps
+
+    table = np.vstack(curves)
+    mean = table.mean(axis=0)
+    if len(table) < 2:
+        return mean, mean, mean
+    half = sps.t.ppf(0.975, len(table) - 1) * table.std(axis=0, ddof=1) / np.sqrt(len(table))
+    return mean, mean - half, mean + half
+
+
+def training_figure(exp: dict[str, Any], runs: pd.DataFrame) -> bytes | None:
+    """Validation accuracy against epochs and against seconds, one band (mean, 95%) per level of
+    the experiment, from the jobs' histories."""
+    factor = exp["factor"]
+    done = runs[(runs.status == "completed") & runs.get("_history", pd.Series(dtype=object)).notna()] \
+        if "_history" in runs else runs.iloc[0:0]
+    fig, axes = _figure(1, 2, figsize=(10, 3.6))
+    drawn = False
+    for _, level in exp["members"].iterrows():
+        histories = [h for h in done[done.config_id == level.config_id]._history if h is not None]
+        if not histories:
+            continue
+        epochs = min(len(h.val_acc) for h in histories)
+        mean, low, high = _band([np.asarray(h.val_acc[:epochs]) for h in histories])
+        x_epoch = np.arange(1, epochs + 1)
+        timed = [h for h in histories if len(h.seconds) >= epochs]
+        label = f"{factor}={level[factor]} (n={len(histories)})"
+        line = axes[0].plot(x_epoch, mean, label=label)[0]
+        axes[0].fill_between(x_epoch, low, high, alpha=0.2, color=line.get_color())
+        if timed:
+            seconds = np.mean([np.cumsum(h.seconds[:epochs]) for h in timed], axis=0)
+            axes[1].plot(seconds, mean, color=line.get_color(), label=label)
+            axes[1].fill_between(seconds, low, high, alpha=0.2, color=line.get_color())
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    for ax, xlabel in zip(axes, ("epoch", "seconds (mean cumulative training time)")):
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("validation accuracy")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return _png(fig)

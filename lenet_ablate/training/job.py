@@ -7,6 +7,8 @@ import signal
 from lenet_ablate.errors import Interrupted, ResultExists
 
 import ctypes
+import socket
+from dataclasses import asdict
 import logging
 import shutil
 import time
@@ -232,9 +234,18 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
     confusion = module.confusion or []
     # Thread count changes floating-point reduction order, so it is part of what reproduces a run.
     return {"metrics": metrics, "epochs": trainer.current_epoch, "best_epoch": best_epoch,
-            "epoch_times_s": timer.times, "threads": torch.get_num_threads(), "parameters": params,
+            "epoch_times_s": timer.times, "history": _history(module, timer), "host": socket.gethostname(),
+            "threads": torch.get_num_threads(), "parameters": params,
             "per_class_test_acc": [row[i] / max(1, sum(row)) for i, row in enumerate(confusion)],
             "confusion_matrix": confusion, "checkpoint": checkpoint.best_model_path}
+
+
+def _history(module: LeNetModule, timer: EpochTimer) -> dict[str, list[float]]:
+    """The per-epoch curve as columns (epoch, train/val accuracy and loss, seconds), for the report's
+    outcomes (convergence, time per epoch) without parsing event files."""
+    rows = [asdict(r) for r in module.history]
+    columns = {k: [r[k] for r in rows] for k in ("epoch", "train_acc", "train_loss", "val_acc", "val_loss")}
+    return {**columns, "seconds": list(timer.times[:len(rows)])}
 
 
 def _final_metrics(trainer: L.Trainer, module: LeNetModule, data: TensorDataModule) -> dict[str, float]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from lenet_ablate.errors import DivergedError  # noqa: F401 (raised here, caught by train)
 
 import math
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import lightning as L
@@ -13,6 +14,18 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 
 from lenet_ablate.model.network import LeNet5
 from lenet_ablate.options import build
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One epoch of a job's history: training (on the augmented batches, as trained) and validation
+    accuracy and loss."""
+
+    epoch: int
+    train_acc: float
+    train_loss: float
+    val_acc: float
+    val_loss: float
 
 
 class LeNetModule(L.LightningModule):
@@ -34,6 +47,7 @@ class LeNetModule(L.LightningModule):
         self.test_acc = MulticlassAccuracy(num_classes, average="micro")
         self.test_confusion = MulticlassConfusionMatrix(num_classes)
         self.confusion: list[list[int]] | None = None
+        self.history: list[EpochRecord] = []  # one per epoch, for the job's summary
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -64,8 +78,11 @@ class LeNetModule(L.LightningModule):
         self.log("step", float(self.current_epoch))  # TensorBoard x-axis = epoch
         if not math.isfinite(loss_sum):
             raise DivergedError(f"non-finite training loss ({loss_sum}) in epoch {self.current_epoch}")
+        # validation ran before this hook: its metrics of this epoch are in callback_metrics
+        m = {k: float(v) for k, v in self.trainer.callback_metrics.items()}
+        self.history.append(EpochRecord(self.current_epoch + 1, correct / seen, loss_sum / seen,
+                                        m.get("val/acc", math.nan), m.get("val/loss", math.nan)))
         if self.epoch_log is not None:
-            m = {k: float(v) for k, v in self.trainer.callback_metrics.items()}
             self.epoch_log(f"epoch {self.current_epoch + 1}/{self.max_epochs}  train loss {loss_sum / seen:.4f} "
                            f"acc {correct / seen:.4f}  val loss {m.get('val/loss', math.nan):.4f} "
                            f"acc {m.get('val/acc', math.nan):.4f}")

@@ -1,0 +1,168 @@
+"""The outcomes a study judges, as data: one table (OUTCOMES) of typed records, each with its unit,
+which direction is better, how it is computed from one job's record, its smallest effect of
+interest and how two levels are compared. Adding an outcome is one entry here; the report, its
+comparisons.csv and TensorBoard's HParams pick it up. No torch here.
+
+How each is compared (docs/statistics.md):
+- "paired t": the difference of means, paired by seed, as test accuracy;
+- "ratio": the paired t on log values, reported as the ratio level / reference with its 95%
+  interval (timings: only among jobs of one host and thread count);
+- "log-rank": epochs to a target, where a seed that never reaches it within max_epochs is censored
+  (not dropped, not given a value): the log-rank test (lifelines), valid with censoring and ties;
+  it gives no interval, so it never says "no difference".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+# The default target of "epochs to target": validation accuracy the Fashion-MNIST baseline reaches
+# within a few epochs (config key convergence_target).
+TARGET = 0.85
+# The AlexNet criterion (Krizhevsky et al. 2012, Fig. 1): 25% training error.
+TRAIN_TARGET = 0.75
+
+
+@dataclass(frozen=True)
+class History:
+    """A job's per-epoch curve (epochs 1..E): accuracy and loss on training and validation data,
+    and seconds per epoch (empty where not recorded)."""
+
+    epoch: tuple[int, ...]
+    train_acc: tuple[float, ...]
+    val_acc: tuple[float, ...]
+    seconds: tuple[float, ...] = ()
+
+    @classmethod
+    def from_summary(cls, summary: dict[str, Any]) -> "History | None":
+        """The history a 0.5 summary holds (None for older summaries)."""
+        h = summary.get("history")
+        if not h or not h.get("epoch"):
+            return None
+        return cls(tuple(int(e) for e in h["epoch"]), tuple(map(float, h["train_acc"])),
+                   tuple(map(float, h["val_acc"])), tuple(map(float, h.get("seconds") or ())))
+
+    @classmethod
+    def from_curves(cls, curves: Any, seconds: list[float] | None) -> "History | None":
+        """The history of an older summary, from its TensorBoard curves (step 0 = epoch 1)."""
+        if curves is None or "val/acc" not in curves or "train/acc" not in curves:
+            return None
+        both = curves[["train/acc", "val/acc"]].dropna()
+        return cls(tuple(int(s) + 1 for s in both.index), tuple(both["train/acc"].astype(float)),
+                   tuple(both["val/acc"].astype(float)), tuple(map(float, seconds or ())))
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """What the outcomes are computed from: one completed job's summary and history."""
+
+    metrics: dict[str, float]
+    history: History | None
+    max_epochs: int
+    wall_time_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One job's value of an outcome; `observed` False: censored at `value` (the target was never
+    reached within max_epochs)."""
+
+    value: float
+    observed: bool = True
+
+
+NOT_RECORDED = Measure(math.nan)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One outcome: its name (comparisons.csv's `outcome`), words, unit, which direction is better,
+    how a job's record gives its value (with the convergence target), its smallest effect of
+    interest (a difference, or for "ratio" the relative change), and how it is compared."""
+
+    name: str
+    label: str
+    unit: str
+    better: str            # "higher" | "lower"
+    compute: Callable[[JobRecord, float], Measure]
+    min_effect: float
+    method: str            # "paired t" | "ratio" | "log-rank"
+
+
+def _metric(key: str) -> Callable[[JobRecord, float], Measure]:
+    return lambda r, _t: Measure(float(r.metrics[key])) if r.metrics.get(key) is not None else NOT_RECORDED
+
+
+def _mean_val_acc(r: JobRecord, _target: float) -> Measure:
+    return Measure(float(np.mean(r.history.val_acc))) if r.history else NOT_RECORDED
+
+
+def _epochs_to(curve: str) -> Callable[[JobRecord, float], Measure]:
+    """The first epoch whose `curve` accuracy reaches the target; censored at max_epochs if none."""
+    def compute(r: JobRecord, target: float) -> Measure:
+        if r.history is None:
+            return NOT_RECORDED
+        values = getattr(r.history, curve)
+        reached = [e for e, v in zip(r.history.epoch, values) if v >= target]
+        return Measure(float(reached[0])) if reached else Measure(float(r.max_epochs), observed=False)
+    return compute
+
+
+def _train_75(r: JobRecord, _target: float) -> Measure:
+    return _epochs_to("train_acc")(r, TRAIN_TARGET)
+
+
+def _seconds_per_epoch(r: JobRecord, _target: float) -> Measure:
+    seconds = r.history.seconds if r.history else ()
+    return Measure(float(np.median(seconds))) if seconds else NOT_RECORDED
+
+
+def _train_seconds(r: JobRecord, _target: float) -> Measure:
+    seconds = r.history.seconds if r.history else ()
+    return Measure(float(np.sum(seconds))) if seconds else NOT_RECORDED
+
+
+def _gap(r: JobRecord, _target: float) -> Measure:
+    train, val = r.metrics.get("train_acc"), r.metrics.get("val_acc")
+    return Measure(float(train) - float(val)) if train is not None and val is not None else NOT_RECORDED
+
+
+OUTCOMES: tuple[Outcome, ...] = (
+    Outcome("test_acc", "test accuracy", "accuracy", "higher", _metric("test_acc"), 0.01, "paired t"),
+    Outcome("epochs_to_target", "epochs to the target validation accuracy", "epochs", "lower",
+            _epochs_to("val_acc"), 1.0, "log-rank"),
+    Outcome("mean_val_acc", "mean validation accuracy over the epochs", "accuracy", "higher", _mean_val_acc, 0.01,
+            "paired t"),
+    Outcome("epochs_to_train_75", "epochs to 75% training accuracy (25% training error)", "epochs", "lower",
+            _train_75, 1.0, "log-rank"),
+    Outcome("sec_per_epoch", "median seconds per epoch", "seconds", "lower", _seconds_per_epoch, 0.10, "ratio"),
+    Outcome("train_time_s", "training seconds (all epochs)", "seconds", "lower", _train_seconds, 0.10, "ratio"),
+    Outcome("gap", "generalisation gap (training minus validation accuracy at the checkpoint)", "accuracy",
+            "lower", _gap, 0.01, "paired t"),
+)
+PRIMARY = "test_acc"
+# Outcomes that a paired t can drive seeds=auto on (seeds_outcome): no censoring, a difference scale.
+SEQUENTIAL = tuple(o.name for o in OUTCOMES if o.method == "paired t")
+
+
+def outcome(name: str) -> Outcome:
+    """The outcome called `name` (KeyError names the ones there are)."""
+    for o in OUTCOMES:
+        if o.name == name:
+            return o
+    raise KeyError(f"outcome {name!r}: one of {', '.join(o.name for o in OUTCOMES)}")
+
+
+def measure_all(record: JobRecord, target: float) -> dict[str, Any]:
+    """Every outcome of one job as columns: <name> and, for censored ones, <name>_observed."""
+    out: dict[str, Any] = {}
+    for o in OUTCOMES:
+        m = o.compute(record, target)
+        out[o.name] = m.value
+        if o.method == "log-rank":
+            out[f"{o.name}_observed"] = m.observed
+    return out

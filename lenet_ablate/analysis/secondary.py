@@ -1,0 +1,140 @@
+"""Every outcome other than the one seeds were allocated for, judged like accuracy on the seeds the
+study has: per outcome, every level against its experiment's reference (on the seeds where both
+learned), one family per outcome adjusted by Hommel, and a verdict of the same three kinds. No torch
+here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from lifelines import KaplanMeierFitter
+from lifelines.statistics import logrank_test
+
+from lenet_ablate.analysis import stats
+from lenet_ablate.analysis.experiments import completed, learned_threshold
+from lenet_ablate.analysis.outcomes import Outcome
+
+ALPHA = stats.ALPHA
+
+
+@dataclass
+class OutcomeComparison:
+    """One level against its reference on one outcome. `estimate` is a difference of means
+    ("paired t"), a ratio level / reference ("ratio") or a difference of Kaplan-Meier median
+    epochs ("log-rank"); `reached_*` count the seeds that reached the target (censored outcomes)."""
+
+    outcome: str
+    factor: str
+    level: str
+    reference: str
+    view: str
+    n_level: int
+    n_reference: int
+    estimate: float
+    low: float
+    high: float
+    p: float
+    method: str
+    reached_level: int | None = None
+    reached_reference: int | None = None
+    median_level: float = math.nan
+    median_reference: float = math.nan
+    p_adjusted: float = math.nan
+    verdict: str = ""
+    note: str = ""
+
+
+def _sides(outcome: Outcome, exp: dict, runs: pd.DataFrame, config_id: str) -> pd.DataFrame:
+    """A configuration's seeds that learned, with the outcome's value (and observed flag)."""
+    done = completed(runs)
+    learned = done[done.val_acc.astype(float) >= learned_threshold(done)]
+    side = learned[learned.config_id == config_id].drop_duplicates("seed").set_index("seed")
+    cols = [outcome.name] + ([f"{outcome.name}_observed"] if outcome.method == "log-rank" else [])
+    cols += [c for c in ("host", "threads") if c in side]
+    return side[[c for c in cols if c in side]].dropna(subset=[outcome.name]) if outcome.name in side else side[[]]
+
+
+def _timing_mix(level: pd.DataFrame, ref: pd.DataFrame) -> str:
+    """Why timings of two sides cannot form one ratio ('' if they can)."""
+    both = pd.concat([level, ref])
+    if not {"host", "threads"} <= set(both) or both.empty:
+        return ""
+    kinds = {(h, t) for h, t in zip(both.host, both.threads)}
+    return "" if len(kinds) <= 1 else f"timings from {len(kinds)} host/thread combinations are not mixed"
+
+
+def _median(durations: pd.Series, observed: pd.Series) -> float:
+    km = KaplanMeierFitter().fit(durations.astype(float), observed.astype(bool))
+    return float(km.median_survival_time_)
+
+
+def compare(outcome: Outcome, exp: dict, runs: pd.DataFrame, view: str, level_id: str,
+            level_name: str) -> OutcomeComparison:
+    """One level of `exp` against its reference on `outcome` (raw p; `adjust` adjusts the family)."""
+    ref = exp["reference"]
+    a, b = _sides(outcome, exp, runs, level_id), _sides(outcome, exp, runs, ref.config_id)
+    base = dict(outcome=outcome.name, factor=exp["factor"], level=level_name,
+                reference=f"{exp['factor']}={ref[exp['factor']]}", view=view, n_level=len(a), n_reference=len(b),
+                method=outcome.method)
+    if outcome.method == "log-rank":
+        return _logrank(outcome, a, b, base)
+    mix = _timing_mix(a, b) if outcome.method == "ratio" else ""
+    if mix or a.empty or b.empty:
+        return OutcomeComparison(**base, estimate=math.nan, low=math.nan, high=math.nan, p=math.nan,
+                                 note=mix or "no seeds with this outcome recorded")
+    values_a, values_b = a[outcome.name].astype(float), b[outcome.name].astype(float)
+    if outcome.method == "ratio":  # a paired t on logs: the ratio and its interval (exp of nan stays nan)
+        d = stats.difference(np.log(values_a), np.log(values_b))
+        return OutcomeComparison(**base, estimate=math.exp(d.diff), low=math.exp(d.low), high=math.exp(d.high), p=d.p)
+    d = stats.difference(values_a, values_b)
+    return OutcomeComparison(**base, estimate=d.diff, low=d.low, high=d.high, p=d.p)
+
+
+def _logrank(outcome: Outcome, a: pd.DataFrame, b: pd.DataFrame, base: dict) -> OutcomeComparison:
+    seen = f"{outcome.name}_observed"
+    if a.empty or b.empty:
+        return OutcomeComparison(**base, estimate=math.nan, low=math.nan, high=math.nan, p=math.nan,
+                                 note="no seeds with a recorded history")
+    test = logrank_test(a[outcome.name], b[outcome.name], a[seen].astype(bool), b[seen].astype(bool))
+    med_a, med_b = _median(a[outcome.name], a[seen]), _median(b[outcome.name], b[seen])
+    p = float(test.p_value) if np.isfinite(test.p_value) else math.nan
+    return OutcomeComparison(**base, estimate=med_a - med_b, low=math.nan, high=math.nan, p=p,
+                             reached_level=int(a[seen].sum()), reached_reference=int(b[seen].sum()),
+                             median_level=med_a, median_reference=med_b)
+
+
+def adjust(family: list[OutcomeComparison], outcome: Outcome, secondary_note: str = "") -> None:
+    """Hommel over the outcome's family, then each verdict (in place)."""
+    for c, p in zip(family, stats.adjust([c.p for c in family], "hommel")):
+        c.p_adjusted = p
+        c.verdict = verdict(c, outcome) + (f"; {secondary_note}" if secondary_note else "")
+
+
+def verdict(c: OutcomeComparison, outcome: Outcome) -> str:
+    """differs / no difference larger than X / not resolved, in the outcome's own terms."""
+    if c.note:
+        return f"not compared ({c.note})"
+    if not math.isnan(c.p_adjusted) and c.p_adjusted < ALPHA:
+        if outcome.method == "ratio":
+            return f"differs (x{c.estimate:.2f})"
+        if outcome.method == "log-rank":
+            return f"differs (median {_epochs(c.median_level)} vs {_epochs(c.median_reference)} epochs)"
+        return f"differs ({c.estimate:+.4f})"
+    if outcome.method == "ratio":
+        top = 1 + outcome.min_effect
+        if not math.isnan(c.low) and c.low >= 1 / top and c.high <= top:
+            return f"no ratio beyond x{1 / top:.2f}-x{top:.2f} (95% interval x{c.low:.2f}-x{c.high:.2f})"
+    elif outcome.method == "paired t" and not math.isnan(c.low):
+        bound = math.ceil(max(abs(c.low), abs(c.high)) * 1e4 - 1e-9) / 1e4
+        if bound <= outcome.min_effect:
+            return f"no difference larger than {bound:.4f}"
+    why = " (the log-rank test gives no interval: never 'no difference')" if outcome.method == "log-rank" else ""
+    return f"not resolved at n={min(c.n_level, c.n_reference)} seeds{why}"
+
+
+def _epochs(x: float) -> str:
+    return "not reached" if math.isinf(x) else f"{x:g}"

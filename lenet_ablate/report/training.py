@@ -1,0 +1,108 @@
+""""How each choice trains": every outcome other than the primary one (analysis.outcomes), judged on
+the seeds the study has, one Hommel family per outcome; its table, its rows of comparisons.csv and
+a figure per experiment of validation accuracy against epochs and seconds."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from lenet_ablate.analysis import secondary
+from lenet_ablate.analysis.outcomes import OUTCOMES, Outcome
+from lenet_ablate.analysis.secondary import OutcomeComparison
+from lenet_ablate.report import figures
+from lenet_ablate.report.render import Report
+
+Block = tuple[str, dict[str, Any], pd.DataFrame]  # (lr view, experiment, its runs)
+
+
+def compare_outcomes(blocks: list[Block], primary: str, allocated: bool) -> dict[str, list[OutcomeComparison]]:
+    """Per secondary outcome, every level of every block against its reference, adjusted over the
+    outcome's own family. `allocated`: seeds=auto chose the seeds (for `primary`), which the
+    verdicts say."""
+    note = f"secondary: seeds were allocated for {primary}" if allocated else ""
+    out = {}
+    for o in OUTCOMES:
+        if o.name == primary:
+            continue
+        family = []
+        for view, exp, runs in blocks:
+            factor, ref = exp["factor"], exp["reference"]
+            for _, level in exp["members"].iterrows():
+                if level.config_id != ref.config_id:
+                    family.append(secondary.compare(o, exp, runs, view, level.config_id, str(level[factor])))
+        secondary.adjust(family, o, note)
+        out[o.name] = family
+    return out
+
+
+def _interval(c: OutcomeComparison, o: Outcome) -> str:
+    if o.method == "log-rank":
+        reached = f"{c.reached_level}/{c.n_level} vs {c.reached_reference}/{c.n_reference} reached"
+        return f"median {_num(c.median_level)} vs {_num(c.median_reference)} ({reached})"
+    if math.isnan(c.estimate):
+        return ""
+    if o.method == "ratio":
+        return f"x{c.estimate:.2f} [x{c.low:.2f}, x{c.high:.2f}]" if not math.isnan(c.low) else f"x{c.estimate:.2f}"
+    return f"{c.estimate:+.4f} [{c.low:+.4f}, {c.high:+.4f}]" if not math.isnan(c.low) else f"{c.estimate:+.4f}"
+
+
+def _num(x: float) -> str:
+    return "never" if math.isinf(x) else "" if math.isnan(x) else f"{x:g}"
+
+
+def training_table(results: dict[str, list[OutcomeComparison]]) -> pd.DataFrame:
+    """One row per level (and lr view): each secondary outcome's estimate with its interval, and
+    its verdict."""
+    rows: dict[tuple[str, str, str], dict[str, str]] = {}
+    for o in OUTCOMES:
+        for c in results.get(o.name, []):
+            row = rows.setdefault((c.view, c.factor, c.level), {"factor": c.factor, "level": c.level, "lr": c.view})
+            row[o.name] = _interval(c, o)
+            row[f"{o.name}: verdict"] = c.verdict.split("; secondary")[0]
+    table = pd.DataFrame(list(rows.values()))
+    if not table.empty and table.lr.nunique() == 1:
+        table = table.drop(columns="lr")
+    return table
+
+
+def csv_rows(results: dict[str, list[OutcomeComparison]]) -> list[dict[str, Any]]:
+    """The rows of comparisons.csv for the secondary outcomes."""
+    out = []
+    for o in OUTCOMES:
+        for c in results.get(o.name, []):
+            interval = {"paired t": "95%", "ratio": "95% (ratio)", "log-rank": "none (log-rank)"}[o.method]
+            out.append(dict(outcome=o.name, experiment=c.factor, level=c.level, reference=c.reference,
+                            lr_view=c.view.split()[0], n_level=c.n_level, n_reference=c.n_reference,
+                            difference=c.estimate, ci95_low=c.low, ci95_high=c.high, interval=interval, p_raw=c.p,
+                            p_adjusted=c.p_adjusted, alpha=secondary.ALPHA,
+                            method=f"{o.method}, hommel over the {o.name} family",
+                            detectable_difference=math.nan, seeds_needed="", verdict=c.verdict))
+    return out
+
+
+def training_section(rep: Report, blocks: list[Block], primary: str, allocated: bool, target: float,
+                     hosts: str) -> list[dict[str, Any]]:
+    """The "How each choice trains" section; returns its rows of comparisons.csv."""
+    results = compare_outcomes(blocks, primary, allocated)
+    if not any(results.values()):
+        return []
+    rep.heading("How each choice trains")
+    rep.text(f"Each level against its reference on the outcomes other than {primary}, on the seeds that learned, "
+             f"one Hommel family per outcome (α={secondary.ALPHA:g}). Epochs to target: the first epoch whose "
+             f"validation accuracy reaches {target:g} (convergence_target); a seed that never does is censored "
+             f"at max_epochs, not dropped; compared by the log-rank test (lifelines), shown as Kaplan-Meier median "
+             f"epochs and the seeds that reached it. Mean validation accuracy over the epochs: convergence without "
+             f"a threshold. Seconds per epoch and training seconds: ratios level / reference (paired t on logs); "
+             f"timings carry the machine's load at the time ({hosts}), and jobs of other hosts or thread counts are "
+             f"not mixed into one ratio. Gap: training minus validation accuracy at the chosen checkpoint."
+             + (f" Secondary: seeds were allocated for {primary}." if allocated else ""))
+    rep.table(training_table(results))
+    for view, exp, runs in blocks:
+        if view == "default lr" and exp["reference"].configuration == "baseline":
+            factor = exp["factor"]
+            rep.figure(f"training_{factor}.png", figures.training_figure(exp, runs),
+                       f"{factor}: validation accuracy against epochs and against seconds, mean and 95% band per level")
+    return csv_rows(results)
