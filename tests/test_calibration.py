@@ -17,7 +17,7 @@ from scipy import stats as sps
 
 from lenet_ablate.analysis import decide, sequential, spending, stats
 from lenet_ablate.analysis.montecarlo import (DROPOUT, MEASURED, SPREADS, mc_error, scenarios, simulate,
-                                            simulate_looks, simulate_planned_once)
+                                            simulate_logrank, simulate_looks, simulate_planned_once)
 from lenet_ablate.analysis.simulate import TODAY, Cell, run_cell
 
 REPS = 4000
@@ -187,3 +187,33 @@ def test_seeds_to_settle_by_hand():
     assert decide.seeds_to_settle(1.0, 7, 0.01) == math.inf
     # A family of 2 testable comparisons (the nan spread is untestable): 0.002 then needs only 4.
     assert decide.targets([0.002, 0.05, math.nan], [3, 3, 1], 0.01, 10) == [4, 10, 1]
+
+
+# Epochs to a target: integer epochs (heavy ties), 30% of seeds never reaching the target
+# (censored), log-rank per comparison, Hommel over 7; a level of 0.2 must fail the same check.
+@pytest.mark.parametrize("n", [5, 8])
+def test_logrank_keeps_the_family_wise_error_with_censoring_and_ties(n):
+    assert simulate_logrank(1000, n=n, censored=0.3, seed=40 + n) <= bound_at(1000)
+
+
+def test_logrank_at_too_high_a_level_fails_the_calibration():
+    assert simulate_logrank(1000, n=8, censored=0.3, alpha=0.2, seed=48) > bound_at(1000)
+
+
+def test_kaplan_meier_median_and_logrank_by_hand():
+    from lenet_ablate.analysis.secondary import km_median, logrank_p
+
+    # Epochs 1, 2, 2, 3 reached, one seed censored at 20: S(1) = 4/5, S(2) = 4/5 * 2/4 = 0.4 <= 0.5.
+    assert km_median([1, 2, 2, 3, 20], [True, True, True, True, False]) == 2
+    assert km_median([20, 20], [False, False]) == math.inf  # never reached: no median
+    same = ([1, 2, 3, 20], [True, True, True, False])
+    assert logrank_p(*same, *same) == pytest.approx(1.0)
+    # Every level seed reaches the target at epoch 1, every reference seed at epoch 5 (4 + 4 seeds).
+    # At t = 1: 8 at risk, 4 events, all the level's: E_level = 4 * 4/8 = 2, V = 4 * 1/2 * 1/2 * 4/7
+    # = 0.571; at t = 5 only reference seeds are at risk (E = O, V = 0). chi2 = (4 - 2)^2 / 0.571 = 7.0,
+    # p = 0.00815.
+    assert logrank_p([1] * 4, [True] * 4, [5] * 4, [True] * 4) == pytest.approx(0.00815, abs=2e-4)
+
+
+def bound_at(reps: int, rate: float = stats.ALPHA) -> float:
+    return rate + 3 * mc_error(rate, reps)

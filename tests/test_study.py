@@ -188,3 +188,33 @@ def test_progress_lines_read_the_sweep_total_from_its_file(tmp_path):
     line = Progress().line(tmp_path, 5, tmp_path / "b", "completed", duration=120.0)
     assert line.startswith("[job 5/10] ") and " completed in 2m00s " in line
     assert line.endswith("ETA 3m45s")  # mean 90 s x 5 jobs left / 2 in parallel
+
+
+def test_seeds_auto_can_allocate_seeds_for_a_convergence_outcome(tmp_path, tiny_data):
+    # seeds_outcome=mean_val_acc: the looks are on mean validation accuracy over the epochs (read
+    # from each job's history), seeds.json says so, and a rerun trains nothing.
+    from lenet_ablate.analysis import sequential
+    from lenet_ablate.analysis.experiments import baseline
+    from lenet_ablate.study.planning import plan_seeds
+
+    common = ["experiment=pooling", "seeds=auto", "seeds_pilot=2", "seeds_looks=[]", "seeds_max=3",
+              "seeds_outcome=mean_val_acc", "trainer.max_epochs=2", f"study_dir={tmp_path}", *data_overrides(*tiny_data)]
+    proc = run_cli(common, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    sweep = tmp_path / "pooling"
+    plan = json.loads((sweep / "seeds.json").read_text())
+    assert plan["design"]["outcome"] == "mean_val_acc" and plan["looks"][0]["n"] == 2
+    summary = json.loads((sweep / "max-seed0" / "summary.json").read_text())
+    assert len(summary["history"]["val_acc"]) == 2 and summary["host"]
+    levels, default = baseline()
+    design = sequential.Design(pilot=2, looks=(), seeds_max=3, outcome="mean_val_acc")
+    again = plan_seeds(sweep, levels, default, design)
+    assert [(look.n, look.states) for look in again.looks] == [(look["n"], look["states"]) for look in plan["looks"]]
+    # The looks read the outcome itself: the reference's seed 0 is the mean of its validation curve.
+    from lenet_ablate.study.planning import sweep_rows
+
+    (_, row), = sweep_rows(sweep, levels, default, [], "mean_val_acc")
+    curve = summary["history"]["val_acc"]
+    assert row["_reference"]["values"].loc[0] == pytest.approx((curve[0] + curve[1]) / 2)
+    rerun = run_cli(common, tmp_path)
+    assert rerun.returncode == 0 and " 0 completed," in rerun.stdout, rerun.stdout[-2000:]

@@ -8,7 +8,8 @@ How each is compared (docs/statistics.md):
 - "ratio": the paired t on log values, reported as the ratio level / reference with its 95%
   interval (timings: only among jobs of one host and thread count);
 - "log-rank": epochs to a target, where a seed that never reaches it within max_epochs is censored
-  (not dropped, not given a value): the log-rank test (lifelines), valid with censoring and ties;
+  (not dropped, not given a value): the log-rank test (scipy.stats.logrank), valid with censoring
+  and ties;
   it gives no interval, so it never says "no difference".
 """
 

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
-from lifelines.statistics import logrank_test
+from scipy import stats as sps
 
 from lenet_ablate.analysis import stats
 from lenet_ablate.analysis.experiments import completed, learned_threshold
@@ -67,9 +66,29 @@ def _timing_mix(level: pd.DataFrame, ref: pd.DataFrame) -> str:
     return "" if len(kinds) <= 1 else f"timings from {len(kinds)} host/thread combinations are not mixed"
 
 
-def _median(durations: pd.Series, observed: pd.Series) -> float:
-    km = KaplanMeierFitter().fit(durations.astype(float), observed.astype(bool))
-    return float(km.median_survival_time_)
+def censored(durations: np.ndarray, observed: np.ndarray) -> sps.CensoredData:
+    """Epochs to a target as scipy's censored data (right-censored where never observed)."""
+    durations, observed = np.asarray(durations, float), np.asarray(observed, bool)
+    return sps.CensoredData(uncensored=durations[observed], right=durations[~observed])
+
+
+def km_median(durations: np.ndarray, observed: np.ndarray) -> float:
+    """Kaplan-Meier median: the first time the survival function falls to 0.5 or below (inf: never)."""
+    if not np.asarray(observed, bool).any():
+        return math.inf
+    sf = sps.ecdf(censored(durations, observed)).sf
+    below = sf.quantiles[sf.probabilities <= 0.5]
+    return float(below[0]) if len(below) else math.inf
+
+
+def logrank_p(durations_a: np.ndarray, observed_a: np.ndarray, durations_b: np.ndarray,
+              observed_b: np.ndarray) -> float:
+    """Two-sided log-rank p (scipy.stats.logrank; ties and censoring as the test defines them)."""
+    try:
+        with np.errstate(invalid="ignore", divide="ignore"):  # no event on either side: nan, nothing to test
+            return float(sps.logrank(censored(durations_a, observed_a), censored(durations_b, observed_b)).pvalue)
+    except ValueError:
+        return math.nan
 
 
 def compare(outcome: Outcome, exp: dict, runs: pd.DataFrame, view: str, level_id: str,
@@ -99,9 +118,9 @@ def _logrank(outcome: Outcome, a: pd.DataFrame, b: pd.DataFrame, base: dict) -> 
     if a.empty or b.empty:
         return OutcomeComparison(**base, estimate=math.nan, low=math.nan, high=math.nan, p=math.nan,
                                  note="no seeds with a recorded history")
-    test = logrank_test(a[outcome.name], b[outcome.name], a[seen].astype(bool), b[seen].astype(bool))
-    med_a, med_b = _median(a[outcome.name], a[seen]), _median(b[outcome.name], b[seen])
-    p = float(test.p_value) if np.isfinite(test.p_value) else math.nan
+    p = logrank_p(a[outcome.name], a[seen], b[outcome.name], b[seen])
+    med_a, med_b = km_median(a[outcome.name], a[seen]), km_median(b[outcome.name], b[seen])
+    p = p if np.isfinite(p) else math.nan
     return OutcomeComparison(**base, estimate=med_a - med_b, low=math.nan, high=math.nan, p=p,
                              reached_level=int(a[seen].sum()), reached_reference=int(b[seen].sum()),
                              median_level=med_a, median_reference=med_b)

@@ -63,6 +63,7 @@ class Design:
     min_effect: float = 0.01
     futility_from: int = 8
     method: str = "hommel"  # the family-wise adjustment per look (stats.METHODS)
+    outcome: str = "test_acc"  # the outcome seeds are allocated for (seeds_outcome; a paired one)
 
     @classmethod
     def from_config(cls, cfg: Any) -> "Design":
@@ -70,7 +71,8 @@ class Design:
         0.4's design (seeds_alpha at every look, 95% intervals), and is replayed as it ran."""
         get = cfg.get
         common = dict(pilot=int(get("seeds_pilot", cls.pilot)), looks=tuple(int(n) for n in get("seeds_looks", cls.looks)),
-                      seeds_max=int(get("seeds_max", cls.seeds_max)), min_effect=float(get("min_effect", cls.min_effect)))
+                      seeds_max=int(get("seeds_max", cls.seeds_max)), min_effect=float(get("min_effect", cls.min_effect)),
+                      outcome=str(get("seeds_outcome", cls.outcome)))
         if get("seeds_spending", None) is None:
             return cls(**common, alpha=float(get("seeds_alpha", 0.02)), beta=0.025, spending="none")
         return cls(**common, alpha=float(get("seeds_alpha", cls.alpha)), beta=float(get("seeds_beta", cls.beta)),

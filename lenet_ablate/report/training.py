@@ -93,7 +93,7 @@ def training_section(rep: Report, blocks: list[Block], primary: str, allocated: 
     rep.text(f"Each level against its reference on the outcomes other than {primary}, on the seeds that learned, "
              f"one Hommel family per outcome (α={secondary.ALPHA:g}). Epochs to target: the first epoch whose "
              f"validation accuracy reaches {target:g} (convergence_target); a seed that never does is censored "
-             f"at max_epochs, not dropped; compared by the log-rank test (lifelines), shown as Kaplan-Meier median "
+             f"at max_epochs, not dropped; compared by the log-rank test (scipy.stats.logrank), shown as Kaplan-Meier median "
              f"epochs and the seeds that reached it. Mean validation accuracy over the epochs: convergence without "
              f"a threshold. Seconds per epoch and training seconds: ratios level / reference (paired t on logs); "
              f"timings carry the machine's load at the time ({hosts}), and jobs of other hosts or thread counts are "

@@ -187,9 +187,9 @@ class Plan:
 
 
 def sweep_rows(sweep_dir: Path, baseline: dict[str, str], default: dict[str, Any],
-               records: list[dict[str, Any]]) -> list[tuple[Comparison, dict[str, Any]]]:
+               records: list[dict[str, Any]], outcome: str = "test_acc") -> list[tuple[Comparison, dict[str, Any]]]:
     """Every comparison of the sweep folder (default lr and, with tuning records, tuned lr) with its
-    level row (seeds that learned per side, seeds run)."""
+    level row on `outcome` (seeds that learned per side, seeds run)."""
     runs = tuned.annotate(load_jobs(Path(sweep_dir)), records)
     if runs.empty or "config_id" not in runs:
         return []
@@ -205,7 +205,7 @@ def sweep_rows(sweep_dir: Path, baseline: dict[str, str], default: dict[str, Any
         rename = to_tuned if view == "tuned lr" else {}
         for exp in experiments(configs, factor_names(frame)):
             ref = rename.get(exp["reference"].config_id, exp["reference"].config_id)
-            for row in level_rows(exp, frame):
+            for row in level_rows(exp, frame, outcome):
                 if "_diff" in row:
                     level = rename.get(row["_config_id"], row["_config_id"])
                     row = {**row, "_config_id": level, "_reference": {**row["_reference"], "config_id": ref}}
@@ -217,7 +217,7 @@ def plan_seeds(sweep_dir: Path, baseline: dict[str, str], default: dict[str, Any
                records: list[dict[str, Any]] | None = None, tried: dict[str, set[int]] | None = None) -> Plan:
     """The design's looks on the sweep folder's results (jobs launched in this sweep count as run),
     and the seeds each configuration needs for the next look."""
-    pairs = sweep_rows(sweep_dir, baseline, default, records or [])
+    pairs = sweep_rows(sweep_dir, baseline, default, records or [], design.outcome)
     comparisons = [c for c, _ in pairs]
     if not pairs:
         return Plan(design, [], [], {}, None)
