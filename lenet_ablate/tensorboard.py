@@ -29,7 +29,8 @@ import pandas as pd
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summary
 
-from lenet_ablate.analysis import stats
+from lenet_ablate.analysis import outcomes, stats
+from lenet_ablate.analysis.secondary import km_median
 from lenet_ablate.analysis.experiments import baseline
 from lenet_ablate.analysis.collect import STUDY, find_sweeps, load_curves, load_jobs, sweep_names
 from lenet_ablate.analysis.tuned import annotate, load_tuning
@@ -100,6 +101,22 @@ def _write_run(folder: Path, bands: pd.DataFrame, member_of: list[str], hparams:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def outcome_means(jobs: pd.DataFrame) -> dict[str, float]:
+    """HParams metrics of a configuration for every outcome (analysis.outcomes): the mean over its
+    seeds, or for epochs to a target the Kaplan-Meier median (left out while no median is reached)."""
+    out = {}
+    for o in outcomes.OUTCOMES:
+        if o.name not in jobs or o.name == "test_acc" or jobs[o.name].isna().all():
+            continue
+        if o.method == "log-rank":
+            value = km_median(jobs[o.name].astype(float), jobs[f"{o.name}_observed"].astype(bool))
+        else:
+            value = float(jobs[o.name].astype(float).mean())
+        if math.isfinite(value):
+            out[f"hparams/{o.name}"] = value
+    return out
+
+
 def write_configurations(sweep: Path, baseline: dict[str, str], default: dict[str, Any]) -> list[Path]:
     """The aggregate runs of one sweep; returns their folders. Folders of configurations no longer
     in the sweep are removed (they are derived data, rebuilt from the jobs)."""
@@ -124,7 +141,7 @@ def write_configurations(sweep: Path, baseline: dict[str, str], default: dict[st
         hparams = {**run_hparams(conf._config, seed=False), "configuration": conf.configuration}
         metrics = {"hparams/test_acc": float(conf.test_acc), "hparams/val_acc": float(conf.val_acc),
                    "hparams/train_acc": float(conf.train_acc),
-                   "hparams/n": float(len(jobs))}
+                   "hparams/n": float(len(jobs)), **outcome_means(jobs)}
         folder = sweep / FOLDER / folder_name(conf.configuration)
         _write_run(folder, bands, membership[conf.config_id], hparams, metrics, None if layout_done else _layout(exps))
         layout_done, written = True, written + [folder]

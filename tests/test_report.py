@@ -195,6 +195,7 @@ def test_configurations_in_tensorboard_are_the_seed_means(sweep_template, tmp_pa
         low, high = _scalars(folder, "activation/val/acc/low"), _scalars(folder, "activation/val/acc/high")
         assert low[1][1] < mean[1][1] < high[1][1] or runs[0][1][1] == runs[1][1][1]
         assert _scalars(folder, "hparams/n") == [(0, 2.0)]
+        assert len(_scalars(folder, "hparams/mean_val_acc")) == 1 and len(_scalars(folder, "hparams/gap")) == 1
     # A rerun replaces each run's one event file by a newer one: no duplicated events.
     before = [p.name for p in (sweep / FOLDER / "baseline").iterdir()]
     write_configurations(sweep, levels, default)
@@ -393,3 +394,23 @@ def test_make_tensorboard_serves_the_configuration_runs_of_each_sweep(tmp_path):
     run.mkdir(parents=True)
     (run / "events.out.tfevents.00000000000000000001.configurations").write_bytes(b"")
     assert logdir_spec(root) == f"all:{root / 'all' / FOLDER}"
+
+
+def test_an_outcome_added_as_one_entry_reaches_the_report_and_the_csv(sweep, tmp_path, monkeypatch):
+    # One entry in analysis.outcomes.OUTCOMES: the final validation loss, lower is better.
+    from lenet_ablate.analysis import outcomes
+
+    entry = outcomes.Outcome("final_val_loss", "validation loss at the checkpoint", "loss", "lower",
+                             lambda r, _t: outcomes.Measure(float(r.metrics["val_loss"])), 0.05, "paired t")
+    monkeypatch.setattr(outcomes, "OUTCOMES", outcomes.OUTCOMES + (entry,))
+    out = tmp_path / "reports"
+    assert report_main([str(sweep), "--out", str(out)]) == 0
+    comparisons = pd.read_csv(out / "activation" / "comparisons.csv")
+    rows = comparisons[comparisons.outcome == "final_val_loss"].set_index("level")
+    assert sorted(rows.index) == ["sigmoid", "tanh"]
+    runs = pd.read_csv(out / "activation" / "runs.csv")
+    done = runs[(runs.status == "completed") & (runs.val_acc >= 0.15)]
+    assert rows.loc["tanh"].difference == pytest.approx(done[done.activation == "tanh"].val_loss.mean()
+                                                         - done[done.activation == "relu"].val_loss.mean())
+    md = (out / "activation" / "report.md").read_text()
+    assert "final_val_loss" in md.split("## How each choice trains")[1].split("\n## ")[0]

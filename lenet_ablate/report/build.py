@@ -11,11 +11,14 @@ import pandas as pd
 from lenet_ablate.analysis import stats, tuned
 from lenet_ablate.report import figures
 from lenet_ablate.report.claims import claims_table
+from lenet_ablate.report.published import Evidence
 from lenet_ablate.report.comparisons import CSV_COLUMNS, Analysis, answer_table, one_factor_section
-from lenet_ablate.analysis.experiments import FAILED, completed, configurations, factor_names, rank
+from lenet_ablate.analysis.experiments import FAILED, completed, configurations, factor_names, learned_threshold, rank
 from lenet_ablate.analysis.collect import RUNNING_NOW
 from lenet_ablate.analysis.outcomes import outcome
 from lenet_ablate.report.render import Report
+from lenet_ablate.analysis.classes import class_names
+from lenet_ablate.report.classes import class_section
 from lenet_ablate.report.training import training_section
 
 STATUSES = ("completed", "diverged", "failed", "interrupted", "missing")
@@ -76,14 +79,15 @@ def _best_and_worst(rep: Report, configs: pd.DataFrame, done: pd.DataFrame, tune
     rep.table(_config_rows(configs.sort_values("val_acc", ascending=False)))
 
 
-def _answer_first(rep: Report, csv: list[dict[str, Any]], analysis: Analysis, blocks: list, runs: pd.DataFrame) -> None:
+def _answer_first(rep: Report, csv: list[dict[str, Any]], analysis: Analysis, blocks: list,
+                  runs: pd.DataFrame) -> dict[str, list]:
     """comparisons.csv, "Which choices matter" at the top of the report, then "How each choice trains"."""
     first = Report(rep.title)
     hosts = "; ".join(f"{h}, {int(t)} thread(s): {n} jobs" for (h, t), n in
                       completed(runs).groupby(["host", "threads"]).size().items()) if {"host", "threads"} <= set(runs) \
         else "host not recorded"
-    more = training_section(first, blocks, analysis.outcome, analysis.design is not None and not analysis.pooled,
-                            analysis.target, hosts)
+    more, results = training_section(first, blocks, analysis.outcome,
+                                     analysis.design is not None and not analysis.pooled, analysis.target, hosts)
     rep.csv["comparisons.csv"] = pd.DataFrame(csv + more, columns=CSV_COLUMNS)
     label = outcome(analysis.outcome).label
     rep.blocks[0:0] = [("h", (2, "Which choices matter")),
@@ -91,16 +95,31 @@ def _answer_first(rep: Report, csv: list[dict[str, Any]], analysis: Analysis, bl
                              f"-adjusted over the report's family; details below and in comparisons.csv)."),
                        ("table", answer_table(csv))] + first.blocks
     rep.figures.update(first.figures)
+    return results
 
 
-def _claims(rep: Report, views: dict[str, dict[str, Any]], pools: dict[str, pd.DataFrame], alpha: float) -> None:
+def _evidence(views: dict[str, dict[str, Any]], done: pd.DataFrame, results: dict[str, list],
+              names: list[str]) -> Evidence:
+    """The seeds that learned of the baseline and of each level around it (default lr)."""
+    v = views.get("default lr")
+    learned = done[done.val_acc.astype(float) >= learned_threshold(done)]
+    jobs = {}
+    if v is not None:
+        jobs[("", "")] = learned[learned.config_id == v["reference"]["_config_id"]]
+        for key, row in v["levels"].items():
+            jobs[key] = learned[learned.config_id == row["_config_id"]]
+    return Evidence(results, jobs, names)
+
+
+def _claims(rep: Report, views: dict[str, dict[str, Any]], pools: dict[str, pd.DataFrame], alpha: float,
+            evidence: Evidence) -> None:
     for name, v in views.items():
         v["best"], v["worst"] = rank(pools[name])
     rep.heading("The published claims, checked")
     rep.text(f"The published Fashion-MNIST study (one run per setting) against this study's means with "
              f"95% intervals; comparisons use the adjusted p of the comparisons above "
              f"(α={alpha:g}): 'holds' / 'contradicted' when significant, otherwise 'not resolved'.")
-    rep.table(claims_table(views))
+    rep.table(claims_table(views, evidence))
 
 
 def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], default: dict[str, Any],
@@ -127,10 +146,11 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], defau
                 rep.heading("All configurations at their tuned lr")
                 rep.table(_config_rows(tuned_configs.sort_values("val_acc", ascending=False)))
         views, csv, blocks = one_factor_section(rep, configs, view, analysis, tuned_configs, tuned_runs, records)
-        if csv:
-            _answer_first(rep, csv, analysis, blocks, view)
+        results = _answer_first(rep, csv, analysis, blocks, view) if csv else {}
+        class_section(rep, configs, done, class_names(configs), blocks, csv)
         if views and any(c == "fashion_mnist" for c in configs._config.map(lambda c: c.get("data", {}).get("name"))):
-            _claims(rep, views, {"default lr": configs, "tuned lr": tuned_configs}, analysis.alpha)
+            _claims(rep, views, {"default lr": configs, "tuned lr": tuned_configs}, analysis.alpha,
+                    _evidence(views, done, results, class_names(configs)))
         anova = stats.anova_table(done, factor_names(view))
         if anova is not None:
             rep.heading("Factorial: main effects and two-factor interactions (type-II ANOVA on test accuracy)")

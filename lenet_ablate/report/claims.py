@@ -15,11 +15,14 @@ from typing import Any
 import pandas as pd
 
 from lenet_ablate.analysis import stats
+from lenet_ablate.report.published import Evidence, published_rows
 
 PUBLISHED_BEST, PUBLISHED_WORST = 0.909, 0.775
 
 # (claim, factor, level compared with the baseline's level, the published number or reading,
 #  the sign the difference level - baseline must have for the claim to hold)
+# The published difference where there is one (tanh: 0.775 - 0.909).
+MAGNITUDE = {("activation", "tanh"): -0.134}
 COMPARISONS = [
     ("tanh is worse than ReLU", "activation", "tanh", "tanh 0.775 vs ReLU 0.909 (-0.134)", -1, "tanh − ReLU"),
     ("max pooling beats average pooling", "pooling", "avg", "best model uses max pooling", -1, "avg − max"),
@@ -46,15 +49,23 @@ def _number_claim(claim: str, published: float, level: dict | None, rank_text: s
 
 
 def _comparison_claim(claim: str, published: str, row: dict | None, sign: int, what: str,
-                      view: str) -> dict[str, Any]:
+                      view: str, magnitude: float | None = None) -> dict[str, Any]:
     if row is None or "p_adj" not in row:
         return {"claim": claim, "published": published, "lr": view, "this study": "not in this study",
                 "p adjusted": "", "verdict": "not tested"}
     significant = row["p_adj"] == row["p_adj"] and row["p_adj"] < row.get("alpha", stats.ALPHA)
+    d = row["_diff"]
+    outside = magnitude is not None and d.low == d.low and not d.low <= magnitude <= d.high
+    size = (f"; the published {magnitude:+.3f} is outside our interval [{d.low:+.4f}, {d.high:+.4f}]"
+            if outside else "")
     if significant and row["diff"] * sign > 0:
-        verdict = "holds"
+        verdict = "holds in direction" + size if outside else "holds"
     elif significant:
-        verdict = "contradicted"
+        verdict = "contradicted" + size
+    elif str(row.get("verdict", "")).startswith("no difference larger than"):
+        settled = row["verdict"].split(";")[0]
+        verdict = (f"contradicted: {settled}{size}" if outside else
+                   f"not supported: {settled} (a smaller difference is not ruled out)")
     else:
         d = row.get("detectable_80")
         verdict = ("not resolved: " + (f"only differences over {d:.3f} had 80% power" if not math.isnan(d) and d < 1
@@ -64,10 +75,11 @@ def _comparison_claim(claim: str, published: str, row: dict | None, sign: int, w
             "p adjusted": f"{row['p_adj']:.4f}" if row["p_adj"] == row["p_adj"] else "", "verdict": verdict}
 
 
-def claims_table(views: dict[str, dict[str, Any]]) -> pd.DataFrame:
+def claims_table(views: dict[str, dict[str, Any]], evidence: Evidence | None = None) -> pd.DataFrame:
     """One row per claim and view. `views`: name -> {"levels": {(factor, level): level row of an
     experiment around the baseline}, "reference": the baseline's level row, "best" and "worst":
-    configuration rows (ranked by validation accuracy)}."""
+    configuration rows (ranked by validation accuracy)}; `evidence`: what the claims about
+    training speed, classes and the published numbers need (published.py)."""
     rows = []
     for view, v in views.items():
         levels = v["levels"]
@@ -79,6 +91,9 @@ def claims_table(views: dict[str, dict[str, Any]]) -> pd.DataFrame:
                                   "it is our worst by validation accuracy" if worst == "activation=tanh"
                                   else f"our worst by validation accuracy is {worst}", view))
         for claim, factor, level, published, sign, what in COMPARISONS:
-            rows.append(_comparison_claim(claim, published, levels.get((factor, level)), sign, what, view))
+            rows.append(_comparison_claim(claim, published, levels.get((factor, level)), sign, what, view,
+                                          MAGNITUDE.get((factor, level))))
+    if evidence is not None:
+        rows += published_rows(evidence)
     order = {claim: i for i, claim in enumerate(dict.fromkeys(r["claim"] for r in rows))}
     return pd.DataFrame(sorted(rows, key=lambda r: order[r["claim"]]))

@@ -13,13 +13,9 @@ import pandas as pd
 matplotlib.use("Agg")  # files only, no display; before pyplot is imported
 import matplotlib.pyplot as plt  # noqa: E402
 
+from lenet_ablate.analysis.classes import CLASS_NAMES
 from lenet_ablate.analysis.collect import load_curves
 
-CLASS_NAMES = {
-    "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                      "Ankle boot"],
-    "mnist": [str(d) for d in range(10)],
-}
 
 
 def _figure(*args: Any, **kwargs: Any):

@@ -10,7 +10,8 @@ from typing import Any
 import pandas as pd
 
 from lenet_ablate.analysis import secondary
-from lenet_ablate.analysis.outcomes import OUTCOMES, Outcome
+from lenet_ablate.analysis import outcomes
+from lenet_ablate.analysis.outcomes import Outcome
 from lenet_ablate.analysis.secondary import OutcomeComparison
 from lenet_ablate.report import figures
 from lenet_ablate.report.render import Report
@@ -24,7 +25,7 @@ def compare_outcomes(blocks: list[Block], primary: str, allocated: bool) -> dict
     verdicts say."""
     note = f"secondary: seeds were allocated for {primary}" if allocated else ""
     out = {}
-    for o in OUTCOMES:
+    for o in outcomes.OUTCOMES:
         if o.name == primary:
             continue
         family = []
@@ -57,7 +58,7 @@ def training_table(results: dict[str, list[OutcomeComparison]]) -> pd.DataFrame:
     """One row per level (and lr view): each secondary outcome's estimate with its interval, and
     its verdict."""
     rows: dict[tuple[str, str, str], dict[str, str]] = {}
-    for o in OUTCOMES:
+    for o in outcomes.OUTCOMES:
         for c in results.get(o.name, []):
             row = rows.setdefault((c.view, c.factor, c.level), {"factor": c.factor, "level": c.level, "lr": c.view})
             row[o.name] = _interval(c, o)
@@ -71,7 +72,7 @@ def training_table(results: dict[str, list[OutcomeComparison]]) -> pd.DataFrame:
 def csv_rows(results: dict[str, list[OutcomeComparison]]) -> list[dict[str, Any]]:
     """The rows of comparisons.csv for the secondary outcomes."""
     out = []
-    for o in OUTCOMES:
+    for o in outcomes.OUTCOMES:
         for c in results.get(o.name, []):
             interval = {"paired t": "95%", "ratio": "95% (ratio)", "log-rank": "none (log-rank)"}[o.method]
             out.append(dict(outcome=o.name, experiment=c.factor, level=c.level, reference=c.reference,
@@ -84,11 +85,11 @@ def csv_rows(results: dict[str, list[OutcomeComparison]]) -> list[dict[str, Any]
 
 
 def training_section(rep: Report, blocks: list[Block], primary: str, allocated: bool, target: float,
-                     hosts: str) -> list[dict[str, Any]]:
-    """The "How each choice trains" section; returns its rows of comparisons.csv."""
+                     hosts: str) -> tuple[list[dict[str, Any]], dict[str, list[OutcomeComparison]]]:
+    """The "How each choice trains" section; returns its rows of comparisons.csv, and the comparisons."""
     results = compare_outcomes(blocks, primary, allocated)
     if not any(results.values()):
-        return []
+        return [], results
     rep.heading("How each choice trains")
     rep.text(f"Each level against its reference on the outcomes other than {primary}, on the seeds that learned, "
              f"one Hommel family per outcome (α={secondary.ALPHA:g}). Epochs to target: the first epoch whose "
@@ -105,4 +106,4 @@ def training_section(rep: Report, blocks: list[Block], primary: str, allocated: 
             factor = exp["factor"]
             rep.figure(f"training_{factor}.png", figures.training_figure(exp, runs),
                        f"{factor}: validation accuracy against epochs and against seconds, mean and 95% band per level")
-    return csv_rows(results)
+    return csv_rows(results), results
