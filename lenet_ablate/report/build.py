@@ -151,9 +151,12 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], defau
         if views and any(c == "fashion_mnist" for c in configs._config.map(lambda c: c.get("data", {}).get("name"))):
             _claims(rep, views, {"default lr": configs, "tuned lr": tuned_configs}, analysis.alpha,
                     _evidence(views, done, results, class_names(configs)))
-        anova = stats.anova_table(done, factor_names(view))
+        # as the comparisons: seeds that never learned are left out, the outcome is the primary one
+        learned = done[done.val_acc.astype(float) >= learned_threshold(done)]
+        anova = stats.anova_table(learned, factor_names(view), analysis.outcome)
         if anova is not None:
-            rep.heading("Factorial: main effects and two-factor interactions (type-II ANOVA on test accuracy)")
+            rep.heading(f"Factorial: main effects and two-factor interactions (type-II ANOVA on "
+                        f"{outcome(analysis.outcome).label}, seeds that learned)")
             rep.table(anova)
     problems = runs[runs.status != "completed"]
     rep.heading("Jobs that diverged, failed, were interrupted or are missing")
