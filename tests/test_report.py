@@ -414,3 +414,41 @@ def test_an_outcome_added_as_one_entry_reaches_the_report_and_the_csv(sweep, tmp
                                                          - done[done.activation == "relu"].val_loss.mean())
     md = (out / "activation" / "report.md").read_text()
     assert "final_val_loss" in md.split("## How each choice trains")[1].split("\n## ")[0]
+
+
+def test_a_claim_uses_the_comparisons_verdict_and_the_published_size():
+    # The case the report got wrong: "tanh is worse than ReLU (0.775 vs 0.909, -0.134)" against a
+    # comparison whose interval [+0.0028, +0.0093] says "no difference larger than 0.0093".
+    from lenet_ablate.analysis.stats import Difference
+    from lenet_ablate.report.claims import _comparison_claim
+
+    d = Difference("paired t", 0.006, 0.0028, 0.0093, 0.3, 0.004, 5)
+    row = {"p_adj": 0.3, "alpha": 0.05, "diff": 0.006, "_diff": d, "n": 5, "diff_ci95": "[+0.0028, +0.0093]",
+           "detectable_80": 0.01, "verdict": "no difference larger than 0.0093"}
+    got = _comparison_claim("tanh is worse than ReLU", "-0.134", row, -1, "tanh − ReLU", "default lr", -0.134)
+    assert got["verdict"] == ("contradicted: no difference larger than 0.0093; the published -0.134 is outside our "
+                              "interval [+0.0028, +0.0093]")
+    # Open, but the interval still excludes the published size; and without a published size.
+    open_row = {**row, "_diff": Difference("paired t", 0.006, 0.0001, 0.0119, 0.3, 0.004, 3), "verdict": "inconclusive"}
+    assert _comparison_claim("c", "p", open_row, -1, "w", "v", -0.134)["verdict"].startswith("contradicted in size")
+    assert _comparison_claim("c", "p", row, -1, "w", "v")["verdict"].startswith("not supported: no difference")
+
+
+def test_shirt_is_the_hardest_class_is_checked_by_seed():
+    from lenet_ablate.analysis.classes import CLASS_NAMES
+    from lenet_ablate.report.published import Evidence, hardest_class
+
+    names = CLASS_NAMES["fashion_mnist"]
+    def job(seed: int, shirt: int, pullover: int) -> dict:
+        m = [[0] * 10 for _ in range(10)]
+        for c in range(10):
+            m[c][c] = {6: shirt, 2: pullover}.get(c, 95)
+            m[c][(c + 1) % 10] = 100 - m[c][c]
+        return {"seed": seed, "_confusion": m}
+    # Shirt 70, 72, 71 of 100 against Pullover 83, 86, 84: -0.13, -0.14, -0.13 by seed, p < 0.05.
+    jobs = pd.DataFrame([job(0, 70, 83), job(1, 72, 86), job(2, 71, 84)])
+    got = hardest_class(Evidence({}, {("", ""): jobs}, names))
+    assert got["verdict"] == "holds" and "hardest Shirt 0.710, next Pullover 0.843" in got["this study"]
+    # Shirt lowest by the mean, but Pullover below it on one seed: not resolved.
+    jobs = pd.DataFrame([job(0, 70, 90), job(1, 80, 75), job(2, 71, 84)])
+    assert hardest_class(Evidence({}, {("", ""): jobs}, names))["verdict"].startswith("Shirt is lowest, but not resolved")

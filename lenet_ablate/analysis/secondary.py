@@ -151,7 +151,7 @@ def verdict(c: OutcomeComparison, outcome: Outcome) -> str:
         bound = math.ceil(max(abs(c.low), abs(c.high)) * 1e4 - 1e-9) / 1e4
         if bound <= outcome.min_effect:
             return f"no difference larger than {bound:.4f}"
-    why = " (the log-rank test gives no interval: never 'no difference')" if outcome.method == "log-rank" else ""
+    why = " (log-rank: no interval)" if outcome.method == "log-rank" else ""
     return f"not resolved at n={min(c.n_level, c.n_reference)} seeds{why}"
 
 

@@ -66,6 +66,8 @@ def _comparison_claim(claim: str, published: str, row: dict | None, sign: int, w
         settled = row["verdict"].split(";")[0]
         verdict = (f"contradicted: {settled}{size}" if outside else
                    f"not supported: {settled} (a smaller difference is not ruled out)")
+    elif outside:  # not resolved in direction, but the published size is ruled out
+        verdict = f"contradicted in size{size}; the direction is not resolved"
     else:
         d = row.get("detectable_80")
         verdict = ("not resolved: " + (f"only differences over {d:.3f} had 80% power" if not math.isnan(d) and d < 1

@@ -58,8 +58,9 @@ def convergence(evidence: Evidence, outcome: str, level: str, claim: str, publis
                          np.log(both[seen][f"{outcome}_r"].astype(float)))
     ratio = f"x{math.exp(d.diff):.2f} [x{math.exp(d.low):.2f}, x{math.exp(d.high):.2f}]" if d.low == d.low else \
         (f"x{math.exp(d.diff):.2f}" if d.diff == d.diff else "no ratio")
-    estimate = (f"median {c.median_level:g} vs {c.median_reference:g} epochs ({c.reached_level}/{c.n_level} vs "
-                f"{c.reached_reference}/{c.n_reference} reached); {level} / ReLU {ratio} on {int(seen.sum())} seeds")
+    estimate = (f"median {_epochs(c.median_level)} vs {_epochs(c.median_reference)} epochs ({c.reached_level}/"
+                f"{c.n_level} vs {c.reached_reference}/{c.n_reference} reached); {level} / ReLU {ratio} on "
+                f"{int(seen.sum())} seeds that both reached it")
     slower = c.median_level > c.median_reference
     if c.verdict.startswith("differs"):
         verdict = "holds: ReLU converges faster" if slower else "contradicted: ReLU converges slower"
@@ -67,7 +68,13 @@ def convergence(evidence: Evidence, outcome: str, level: str, claim: str, publis
         verdict = "not resolved (log-rank)"
     if d.low == d.low:
         verdict += f"; {SPEEDUP:g}x is {_where(SPEEDUP, math.exp(d.low), math.exp(d.high))} the ratio's 95% interval"
-    return _row(claim, published, estimate, verdict)
+    row = _row(claim, published, estimate, verdict)
+    row["p adjusted"] = f"{c.p_adjusted:.4f}" if c.p_adjusted == c.p_adjusted else ""
+    return row
+
+
+def _epochs(x: float) -> str:
+    return "never" if math.isinf(x) else f"{x:g}"
 
 
 def hardest_class(evidence: Evidence) -> dict[str, Any]:
