@@ -110,7 +110,7 @@ def _level_table(rows: list[dict], factor: str, method: str, lrs: dict[str, floa
     if lrs:
         table["lr"] = [lrs.get(r["_config_id"]) for r in rows]
     table["seeds_needed"] = [_seeds_text(n) for n in table.seeds_needed]
-    return table.rename(columns={"detectable_80": "detectable (80% power)", "p": "p raw",
+    return table.rename(columns={"detectable_80": "detectable (80% power)", "p": "p raw", "diff_ci95": "diff interval",
                                  "p_adj": f"p {method.capitalize()}"})
 
 
