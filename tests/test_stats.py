@@ -102,3 +102,20 @@ def test_no_detectable_difference_where_the_solver_only_reaches_its_bound():
     d = stats.Difference("paired t", 0.01, -0.044, 0.064, 0.2, spread=0.006, n=2)
     assert stats.detectable_difference(d, 0.05 / 7) == math.inf
     assert decide.verdict(d, 0.5, 0.01, 9).startswith("inconclusive at n=2 seeds")
+
+
+def test_vectorised_adjustment_matches_statsmodels():
+    # stats.adjust_rows (the looks' and the simulation's) against statsmodels' multipletests, row by row.
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0, 0.1, (50, 7))
+    p[rng.uniform(size=p.shape) < 0.2] = rng.uniform(0, 1e-4)  # ties and very small values
+    for method in ("hommel", "holm"):
+        got = stats.adjust_rows(p, method)
+        want = np.array([stats.adjust(list(row), method) for row in p])
+        assert np.allclose(got, want, atol=1e-12), method
+    # A nan counts as p = 1 (never more lenient) and stays nan: (0.01, 0.02, nan) -> Hommel over
+    # (0.01, 0.02, 1): 0.03, 0.04.
+    assert np.allclose(stats.adjust_rows([[0.01, 0.02, np.nan]])[0, :2], [0.03, 0.04])
+    assert np.isnan(stats.adjust_rows([[0.01, 0.02, np.nan]])[0, 2])
