@@ -23,8 +23,8 @@ ALPHA = stats.ALPHA
 @dataclass
 class OutcomeComparison:
     """One level against its reference on one outcome. `estimate` is a difference of means
-    ("paired t"), a ratio level / reference ("ratio") or a difference of Kaplan-Meier median
-    epochs ("log-rank"); `reached_*` count the seeds that reached the target (censored outcomes)."""
+    ("paired t"), a ratio level / reference ("ratio") or a difference of restricted mean epochs
+    ("log-rank"); `reached_*` count the seeds that reached the target (censored outcomes)."""
 
     outcome: str
     factor: str
@@ -42,6 +42,8 @@ class OutcomeComparison:
     reached_reference: int | None = None
     median_level: float = math.nan
     median_reference: float = math.nan
+    mean_level: float = math.nan      # restricted mean epochs (a censored seed counts max_epochs)
+    mean_reference: float = math.nan
     p_adjusted: float = math.nan
     verdict: str = ""
     note: str = ""
@@ -121,9 +123,12 @@ def _logrank(outcome: Outcome, a: pd.DataFrame, b: pd.DataFrame, base: dict) -> 
     p = logrank_p(a[outcome.name], a[seen], b[outcome.name], b[seen])
     med_a, med_b = km_median(a[outcome.name], a[seen]), km_median(b[outcome.name], b[seen])
     p = p if np.isfinite(p) else math.nan
-    return OutcomeComparison(**base, estimate=med_a - med_b, low=math.nan, high=math.nan, p=p,
+    # Censoring happens only at max_epochs, so the mean of the epochs with a censored seed at
+    # max_epochs is the Kaplan-Meier restricted mean up to max_epochs: which side is faster.
+    mean_a, mean_b = float(a[outcome.name].astype(float).mean()), float(b[outcome.name].astype(float).mean())
+    return OutcomeComparison(**base, estimate=mean_a - mean_b, low=math.nan, high=math.nan, p=p,
                              reached_level=int(a[seen].sum()), reached_reference=int(b[seen].sum()),
-                             median_level=med_a, median_reference=med_b)
+                             median_level=med_a, median_reference=med_b, mean_level=mean_a, mean_reference=mean_b)
 
 
 def adjust(family: list[OutcomeComparison], outcome: Outcome, secondary_note: str = "") -> None:
@@ -141,7 +146,8 @@ def verdict(c: OutcomeComparison, outcome: Outcome) -> str:
         if outcome.method == "ratio":
             return f"differs (x{c.estimate:.2f})"
         if outcome.method == "log-rank":
-            return f"differs (median {_epochs(c.median_level)} vs {_epochs(c.median_reference)} epochs)"
+            return (f"differs ({'faster' if c.mean_level < c.mean_reference else 'slower'}: restricted mean "
+                    f"{c.mean_level:.1f} vs {c.mean_reference:.1f} epochs)")
         return f"differs ({c.estimate:+.4f})"
     if outcome.method == "ratio":
         top = 1 + outcome.min_effect

@@ -42,7 +42,8 @@ def compare_outcomes(blocks: list[Block], primary: str, allocated: bool) -> dict
 def _interval(c: OutcomeComparison, o: Outcome) -> str:
     if o.method == "log-rank":
         reached = f"{c.reached_level}/{c.n_level} vs {c.reached_reference}/{c.n_reference} reached"
-        return f"median {_num(c.median_level)} vs {_num(c.median_reference)} ({reached})"
+        return (f"median {_num(c.median_level)} vs {_num(c.median_reference)}, mean {c.mean_level:.1f} vs "
+                f"{c.mean_reference:.1f} ({reached})")
     if math.isnan(c.estimate):
         return ""
     if o.method == "ratio":
@@ -95,7 +96,8 @@ def training_section(rep: Report, blocks: list[Block], primary: str, allocated: 
              f"one Hommel family per outcome (α={secondary.ALPHA:g}). Epochs to target: the first epoch whose "
              f"validation accuracy reaches {target:g} (convergence_target); a seed that never does is censored "
              f"at max_epochs, not dropped; compared by the log-rank test (scipy.stats.logrank), shown as Kaplan-Meier median "
-             f"epochs and the seeds that reached it. Mean validation accuracy over the epochs: convergence without "
+             f"epochs, the restricted mean (a seed that never reached it counts max_epochs) and the seeds that reached "
+             f"it; the log-rank test gives no interval, so this outcome never says 'no difference'. Mean validation accuracy over the epochs: convergence without "
              f"a threshold. Seconds per epoch and training seconds: ratios level / reference (paired t on logs); "
              f"timings carry the machine's load at the time ({hosts}), and jobs of other hosts or thread counts are "
              f"not mixed into one ratio. Gap: training minus validation accuracy at the chosen checkpoint."
