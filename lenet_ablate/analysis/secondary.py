@@ -49,7 +49,7 @@ class OutcomeComparison:
     note: str = ""
 
 
-def _sides(outcome: Outcome, exp: dict, runs: pd.DataFrame, config_id: str) -> pd.DataFrame:
+def _sides(outcome: Outcome, runs: pd.DataFrame, config_id: str) -> pd.DataFrame:
     """A configuration's seeds that learned, with the outcome's value (and observed flag)."""
     done = completed(runs)
     learned = done[done.val_acc.astype(float) >= learned_threshold(done)]
@@ -97,7 +97,7 @@ def compare(outcome: Outcome, exp: dict, runs: pd.DataFrame, view: str, level_id
             level_name: str) -> OutcomeComparison:
     """One level of `exp` against its reference on `outcome` (raw p; `adjust` adjusts the family)."""
     ref = exp["reference"]
-    a, b = _sides(outcome, exp, runs, level_id), _sides(outcome, exp, runs, ref.config_id)
+    a, b = _sides(outcome, runs, level_id), _sides(outcome, runs, ref.config_id)
     base = dict(outcome=outcome.name, factor=exp["factor"], level=level_name,
                 reference=f"{exp['factor']}={ref[exp['factor']]}", view=view, n_level=len(a), n_reference=len(b),
                 method=outcome.method)

@@ -1,5 +1,5 @@
 """Stopping by signal: Ctrl-C (SIGINT), SIGTERM (timeout, a container stop, systemd) and SIGHUP (a
-closed terminal or SSH session) end a run, a job or a sweep the same way.
+closed terminal or SSH connection) end a run, a job or a sweep the same way.
 
 Each becomes a KeyboardInterrupt where it lands, so the one Ctrl-C path (Lightning's graceful
 shutdown, the job recording 'interrupted', the exit layer) serves all three; the exit status says
@@ -27,7 +27,7 @@ from lenet_ablate.runs.guard import LOCK, locked_elsewhere
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 REASONS = {signal.SIGINT: "stopped by the user (Ctrl-C)",
            signal.SIGTERM: "stopped by SIGTERM (timeout, a container or service stop, scancel or preemption)",
-           signal.SIGHUP: "stopped by SIGHUP (the terminal or SSH session closed)"}
+           signal.SIGHUP: "stopped by SIGHUP (the terminal or SSH connection closed)"}
 # How long the launching process waits for its workers to record their jobs.
 WORKER_GRACE_S = 60.0
 
