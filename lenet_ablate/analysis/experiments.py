@@ -165,6 +165,11 @@ def learned_threshold(done: pd.DataFrame) -> float:
     return CHANCE * 10 / _classes(done)
 
 
+def learned_seeds(done: pd.DataFrame) -> pd.DataFrame:
+    """The completed jobs whose seed learned (validation accuracy at least 1.5x chance)."""
+    return done[done.val_acc.astype(float) >= learned_threshold(done)]
+
+
 def level_rows(exp: dict[str, Any], runs: pd.DataFrame, metric: str = "test_acc") -> list[dict[str, Any]]:
     """Per level of one experiment: n (seeds that learned), mean and 95% interval of `metric` over
     them, the seeds that never learned (near chance or diverged, out of the seeds run), and the

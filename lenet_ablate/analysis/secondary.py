@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from lenet_ablate.analysis import stats
-from lenet_ablate.analysis.experiments import completed, learned_threshold
+from lenet_ablate.analysis.experiments import completed, learned_seeds
 from lenet_ablate.analysis.outcomes import Outcome
 
 ALPHA = stats.ALPHA
@@ -52,7 +52,7 @@ class OutcomeComparison:
 def _sides(outcome: Outcome, runs: pd.DataFrame, config_id: str) -> pd.DataFrame:
     """A configuration's seeds that learned, with the outcome's value (and observed flag)."""
     done = completed(runs)
-    learned = done[done.val_acc.astype(float) >= learned_threshold(done)]
+    learned = learned_seeds(done)
     side = learned[learned.config_id == config_id].drop_duplicates("seed").set_index("seed")
     cols = [outcome.name] + ([f"{outcome.name}_observed"] if outcome.method == "log-rank" else [])
     cols += [c for c in ("host", "threads") if c in side]

@@ -13,7 +13,7 @@ from lenet_ablate.report import figures
 from lenet_ablate.report.claims import claims_table
 from lenet_ablate.report.published import Evidence
 from lenet_ablate.report.comparisons import CSV_COLUMNS, Analysis, answer_table, one_factor_section
-from lenet_ablate.analysis.experiments import FAILED, completed, configurations, factor_names, learned_threshold, rank
+from lenet_ablate.analysis.experiments import FAILED, completed, configurations, factor_names, learned_seeds, rank
 from lenet_ablate.analysis.collect import RUNNING_NOW
 from lenet_ablate.analysis.outcomes import outcome
 from lenet_ablate.report.render import Report
@@ -102,7 +102,7 @@ def _evidence(views: dict[str, dict[str, Any]], done: pd.DataFrame, results: dic
               names: list[str]) -> Evidence:
     """The seeds that learned of the baseline and of each level around it (default lr)."""
     v = views.get("default lr")
-    learned = done[done.val_acc.astype(float) >= learned_threshold(done)]
+    learned = learned_seeds(done)
     jobs = {}
     if v is not None:
         jobs[("", "")] = learned[learned.config_id == v["reference"]["_config_id"]]
@@ -155,7 +155,7 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], defau
             _claims(rep, views, {"default lr": configs, "tuned lr": tuned_configs}, analysis.alpha,
                     _evidence(views, done, results, class_names(configs)))
         # as the comparisons: seeds that never learned are left out, the outcome is the primary one
-        learned = done[done.val_acc.astype(float) >= learned_threshold(done)]
+        learned = learned_seeds(done)
         anova = stats.anova_table(learned, factor_names(view), analysis.outcome)
         if anova is not None:
             rep.heading(f"Factorial: main effects and two-factor interactions (type-II ANOVA on "

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from lenet_ablate.analysis import classes
-from lenet_ablate.analysis.experiments import learned_threshold
+from lenet_ablate.analysis.experiments import learned_seeds
 from lenet_ablate.report.render import Report
 
 
@@ -20,7 +20,7 @@ def class_section(rep: Report, configs: pd.DataFrame, done: pd.DataFrame, names:
                   csv: list[dict[str, Any]]) -> None:
     """Per configuration: mean ± 95% half-width per class and its hardest class; per comparison that
     differs on the primary outcome: the three classes whose accuracy moves most."""
-    learned = done[done.val_acc.astype(float) >= learned_threshold(done)]
+    learned = learned_seeds(done)
     acc = {cid: classes.per_class(learned[learned.config_id == cid]) for cid in configs.config_id}
     rows = []
     for _, conf in configs.sort_values("val_acc", ascending=False).iterrows():
