@@ -34,7 +34,7 @@ from lenet_ablate.analysis.secondary import km_median
 from lenet_ablate.analysis.experiments import baseline
 from lenet_ablate.analysis.collect import STUDY, find_sweeps, load_curves, load_jobs, sweep_names
 from lenet_ablate.analysis.tuned import annotate, load_tuning
-from lenet_ablate.analysis.experiments import completed, configurations, experiments, factor_names
+from lenet_ablate.analysis.experiments import Experiment, completed, configurations, experiments, factor_names
 from lenet_ablate.runs.identity import hparams as run_hparams
 
 FOLDER = "_configurations"
@@ -64,10 +64,10 @@ def epoch_bands(job_dirs: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _layout(exps: list[dict[str, Any]]) -> dict[str, dict[str, list]]:
+def _layout(exps: list[Experiment]) -> dict[str, dict[str, list]]:
     """The custom-scalars layout: per experiment a category with one margin chart per metric."""
-    return {f"experiment: {e['factor']}": {
-        m: ["Margin", [f"{e['factor']}/{m}", f"{e['factor']}/{m}/low", f"{e['factor']}/{m}/high"]] for m in METRICS}
+    return {f"experiment: {e.factor}": {
+        m: ["Margin", [f"{e.factor}/{m}", f"{e.factor}/{m}/low", f"{e.factor}/{m}/high"]] for m in METRICS}
         for e in exps}
 
 
@@ -131,7 +131,7 @@ def write_configurations(sweep: Path, baseline: dict[str, str], default: dict[st
         return []
     factors = factor_names(runs)
     exps = experiments(configs, factors)
-    membership = {cid: [e["factor"] for e in exps if cid in set(e["members"].config_id)] for cid in configs.config_id}
+    membership = {cid: [e.factor for e in exps if cid in set(e.members.config_id)] for cid in configs.config_id}
     written, layout_done = [], False
     for _, conf in configs.sort_values("is_baseline", ascending=False).iterrows():
         jobs = done[done.config_id == conf.config_id]

@@ -367,17 +367,22 @@ def test_an_open_comparison_says_what_settling_it_would_cost():
     # Pace: a job takes 120 s, two run at a time. 5 seeds now, 12 needed: 7 more per side, both sides:
     # 2 x 7 x 120 s / 2 = 840 s = 14 min. 6 needed: 1 more seed, 2 min. Settled: no cost.
     from lenet_ablate.analysis import stats
+    from lenet_ablate.analysis.levels import Judgement, LevelRow, Side
     from lenet_ablate.report.comparisons import Analysis, _notes
 
     d = stats.Difference(test="paired t", diff=0.004, low=-0.002, high=0.01, p=0.2, spread=0.006, n=5)
-    row = {"never_learned": 0, "_run": set(range(5)), "_reference": {"never_learned": 0, "run": set(range(5))},
-           "_diff": d, "seeds_needed": 12.0}
+    five = pd.Series([0.9] * 5, index=range(5))
+
+    def row(need: float) -> LevelRow:
+        return LevelRow("activation", "tanh", "activation=tanh", Side("a", five, set(range(5))), 0, 0.9, 0.0, 0.9,
+                        0.9, "", reference=Side("b", five, set(range(5))), diff=d,
+                        judged=Judgement(p_adj=0.2, alpha=0.05, seeds_needed=need))
+
     paced = Analysis(pace=(120.0, 2))
-    assert _notes(row, paced, settled=False) == "; about 7 more seeds per side, about 14 min at this study's pace"
-    assert _notes({**row, "seeds_needed": 6.0}, paced, settled=False) == (
-        "; about 1 more seed per side, about 2 min at this study's pace")
-    assert _notes(row, paced, settled=True) == "" and _notes(row, Analysis(), settled=False) == ""
-    assert _notes({**row, "seeds_needed": math.inf}, paced, settled=False) == ""
+    assert _notes(row(12.0), paced, settled=False) == "; about 7 more seeds per side, about 14 min at this study's pace"
+    assert _notes(row(6.0), paced, settled=False) == "; about 1 more seed per side, about 2 min at this study's pace"
+    assert _notes(row(12.0), paced, settled=True) == "" and _notes(row(12.0), Analysis(), settled=False) == ""
+    assert _notes(row(math.inf), paced, settled=False) == ""
 
 
 def test_make_tensorboard_serves_the_configuration_runs_of_each_sweep(tmp_path):
@@ -419,17 +424,24 @@ def test_an_outcome_added_as_one_entry_reaches_the_report_and_the_csv(sweep, tmp
 def test_a_claim_uses_the_comparisons_verdict_and_the_published_size():
     # The case the report got wrong: "tanh is worse than ReLU (0.775 vs 0.909, -0.134)" against a
     # comparison whose interval [+0.0028, +0.0093] says "no difference larger than 0.0093".
+    from dataclasses import replace
+
+    from lenet_ablate.analysis.levels import Judgement, LevelRow, Side
     from lenet_ablate.analysis.stats import Difference
     from lenet_ablate.report.claims import _comparison_claim
 
     d = Difference("paired t", 0.006, 0.0028, 0.0093, 0.3, 0.004, 5)
-    row = {"p_adj": 0.3, "alpha": 0.05, "diff": 0.006, "_diff": d, "n": 5, "diff_ci95": "[+0.0028, +0.0093]",
-           "detectable_80": 0.01, "verdict": "no difference larger than 0.0093"}
+    five = pd.Series([0.9] * 5, index=range(5))
+    row = LevelRow("activation", "tanh", "activation=tanh", Side("a", five, set(range(5))), 0, 0.9, 0.0, 0.9, 0.9, "",
+                   reference=Side("b", five, set(range(5))), diff=d,
+                   judged=Judgement(p_adj=0.3, alpha=0.05, seeds_needed=5, detectable_80=0.01,
+                                    verdict="no difference larger than 0.0093"))
     got = _comparison_claim("tanh is worse than ReLU", "-0.134", row, -1, "tanh − ReLU", "default lr", -0.134)
     assert got["verdict"] == ("contradicted: no difference larger than 0.0093; the published -0.134 is outside our "
                               "interval [+0.0028, +0.0093]")
     # Open, but the interval still excludes the published size; and without a published size.
-    open_row = {**row, "_diff": Difference("paired t", 0.006, 0.0001, 0.0119, 0.3, 0.004, 3), "verdict": "inconclusive"}
+    open_row = replace(row, diff=Difference("paired t", 0.006, 0.0001, 0.0119, 0.3, 0.004, 3),
+                       judged=replace(row.judged, verdict="inconclusive"))
     assert _comparison_claim("c", "p", open_row, -1, "w", "v", -0.134)["verdict"].startswith("contradicted in size")
     assert _comparison_claim("c", "p", row, -1, "w", "v")["verdict"].startswith("not supported: no difference")
 

@@ -215,6 +215,6 @@ def test_seeds_auto_can_allocate_seeds_for_a_convergence_outcome(tmp_path, tiny_
 
     (_, row), = sweep_rows(sweep, levels, default, [], "mean_val_acc")
     curve = summary["history"]["val_acc"]
-    assert row["_reference"]["values"].loc[0] == pytest.approx((curve[0] + curve[1]) / 2)
+    assert row.reference.values.loc[0] == pytest.approx((curve[0] + curve[1]) / 2)
     rerun = run_cli(common, tmp_path)
     assert rerun.returncode == 0 and " 0 completed," in rerun.stdout, rerun.stdout[-2000:]

@@ -9,6 +9,7 @@ settings never enter its statistics, however they are named.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -21,6 +22,16 @@ FAILED = ("diverged", "failed", "interrupted")
 # A completed seed whose validation accuracy is below 1.5x chance (0.15 for 10 classes) never learned:
 # it finished without a NaN, but its numbers say nothing about the design choice.
 CHANCE = 0.15
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One-factor experiment: the factor, the reference configuration (a row of the configurations
+    table) and every configuration of it, the reference's included."""
+
+    factor: str
+    reference: pd.Series
+    members: pd.DataFrame
 
 
 def _classes(done: pd.DataFrame) -> int:
@@ -137,7 +148,7 @@ def rank(configs: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return best, worst
 
 
-def experiments(configs: pd.DataFrame, factors: list[str]) -> list[dict[str, Any]]:
+def experiments(configs: pd.DataFrame, factors: list[str]) -> list[Experiment]:
     """One-factor experiments: for each baseline configuration B and factor F, the configurations
     equal to B except in F's node, when they hold two or more levels of F. Configs are compared
     unresolved where the summaries have that, so a setting an option sets by interpolation
@@ -156,7 +167,7 @@ def experiments(configs: pd.DataFrame, factors: list[str]) -> list[dict[str, Any
             if members[factor].nunique() < 2 or (factor, ids) in seen:
                 continue
             seen.add((factor, ids))
-            found.append({"factor": factor, "reference": base, "members": members})
+            found.append(Experiment(factor, base, members))
     return found
 
 
@@ -168,37 +179,6 @@ def learned_threshold(done: pd.DataFrame) -> float:
 def learned_seeds(done: pd.DataFrame) -> pd.DataFrame:
     """The completed jobs whose seed learned (validation accuracy at least 1.5x chance)."""
     return done[done.val_acc.astype(float) >= learned_threshold(done)]
-
-
-def level_rows(exp: dict[str, Any], runs: pd.DataFrame, metric: str = "test_acc") -> list[dict[str, Any]]:
-    """Per level of one experiment: n (seeds that learned), mean and 95% interval of `metric` over
-    them, the seeds that never learned (near chance or diverged, out of the seeds run), and the
-    difference from the reference level on the seeds that learned (raw p only; the report adjusts
-    over its whole family)."""
-    factor, ref = exp["factor"], exp["reference"]
-    done = completed(runs)
-    floor = learned_threshold(done)
-    learned = done[done.val_acc.astype(float) >= floor]
-    diverged = runs[runs.status == "diverged"].drop_duplicates(subset=["config_id", "seed"])
-    series = {cid: learned[learned.config_id == cid].set_index("seed")[metric].astype(float)
-              for cid in exp["members"].config_id}
-    rows = []
-    members = exp["members"].assign(_ref=exp["members"].config_id != ref.config_id)
-    for _, level in members.sort_values(["_ref", factor]).iterrows():
-        values = series[level.config_id]
-        run = {int(x) for frame in (done, diverged) for x in frame.seed[frame.config_id == level.config_id].dropna()}
-        mean, std, lo, hi = stats.mean_ci(values.to_numpy())
-        row = {factor: level[factor], "configuration": level.configuration, "n": len(values),
-               "diverged/failed": int(level[list(FAILED)].sum()), "mean": mean, "std": std,
-               "ci95_low": lo, "ci95_high": hi, "warnings": level["warnings"], "_values": values,
-               "_config_id": level.config_id, "never_learned": len(run) - len(values), "_run": run}
-        if level.config_id != ref.config_id:
-            row["_diff"] = stats.difference(values, series[ref.config_id])
-            row["_reference"] = {"values": series[ref.config_id], "config_id": ref.config_id}
-        rows.append(row)
-    for row in rows[1:]:  # the reference sorts first
-        row["_reference"].update(never_learned=rows[0]["never_learned"], run=rows[0]["_run"])
-    return rows
 
 
 def baseline() -> tuple[dict[str, str], dict]:

@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from lenet_ablate.analysis import stats
-from lenet_ablate.analysis.experiments import completed, learned_seeds
+from lenet_ablate.analysis.experiments import Experiment, completed, learned_seeds
 from lenet_ablate.analysis.outcomes import Outcome
 
 ALPHA = stats.ALPHA
@@ -93,13 +93,13 @@ def logrank_p(durations_a: np.ndarray, observed_a: np.ndarray, durations_b: np.n
         return math.nan
 
 
-def compare(outcome: Outcome, exp: dict, runs: pd.DataFrame, view: str, level_id: str,
+def compare(outcome: Outcome, exp: Experiment, runs: pd.DataFrame, view: str, level_id: str,
             level_name: str) -> OutcomeComparison:
     """One level of `exp` against its reference on `outcome` (raw p; `adjust` adjusts the family)."""
-    ref = exp["reference"]
+    ref = exp.reference
     a, b = _sides(outcome, runs, level_id), _sides(outcome, runs, ref.config_id)
-    base = dict(outcome=outcome.name, factor=exp["factor"], level=level_name,
-                reference=f"{exp['factor']}={ref[exp['factor']]}", view=view, n_level=len(a), n_reference=len(b),
+    base = dict(outcome=outcome.name, factor=exp.factor, level=level_name,
+                reference=f"{exp.factor}={ref[exp.factor]}", view=view, n_level=len(a), n_reference=len(b),
                 method=outcome.method)
     if outcome.method == "log-rank":
         return _logrank(outcome, a, b, base)

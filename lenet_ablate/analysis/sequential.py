@@ -21,12 +21,15 @@ the same data. No torch here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats as sps
 
 from lenet_ablate.analysis import decide, spending, stats
+
+if TYPE_CHECKING:  # the records only: levels.py needs pandas, the simulation does not
+    from lenet_ablate.analysis.levels import LevelRow
 
 OPEN, DIFFERS, EQUAL, FUTILE, EXHAUSTED = range(5)
 STATES = ("open", "differs", "no difference", "cannot settle within seeds_max", "not settled at seeds_max")
@@ -215,17 +218,17 @@ def _prefix(seeds: set[int], seeds_max: int) -> int:
     return k
 
 
-def replay(rows: list[dict], design: Design, tried: dict[str, set[int]] | None = None) -> Looks:
-    """The design's looks on one study's comparisons (level rows of experiments.level_rows: the
-    seeds that learned per side and the seeds run). A look runs once each open comparison has its
-    seeds run (or, with `tried`, launched in this sweep), so the sweeper, a rerun and the report
-    reach the same decisions from the same results."""
+def replay(rows: list[LevelRow], design: Design, tried: dict[str, set[int]] | None = None) -> Looks:
+    """The design's looks on one study's comparisons (level rows: the seeds that learned per side and
+    the seeds run). A look runs once each open comparison has its seeds run (or, with `tried`,
+    launched in this sweep), so the sweeper, a rerun and the report reach the same decisions from
+    the same results."""
     tried = tried or {}
     cap = design.seeds_max
-    level = np.array([_by_seed(r["_values"], cap) for r in rows]).reshape(len(rows), cap)
-    reference = np.array([_by_seed(r["_reference"]["values"], cap) for r in rows]).reshape(len(rows), cap)
+    level = np.array([_by_seed(r.side.values, cap) for r in rows]).reshape(len(rows), cap)
+    reference = np.array([_by_seed(r.reference.values, cap) for r in rows]).reshape(len(rows), cap)
     d = level - reference
-    available = [min(_prefix(r["_run"] | tried.get(r["_config_id"], set()), cap),
-                     _prefix(r["_reference"]["run"] | tried.get(r["_reference"]["config_id"], set()), cap))
+    available = [min(_prefix(r.side.run | tried.get(r.side.config_id, set()), cap),
+                     _prefix(r.reference.run | tried.get(r.reference.config_id, set()), cap))
                  for r in rows]
     return run_looks(np.nan_to_num(d)[None], ~np.isnan(d)[None], design, np.array(available)[None])

@@ -1,6 +1,7 @@
 """The error rates and the cost of seeds=auto over the conditions users meet, by simulation.
 
     python -m lenet_ablate.analysis.simulate [--reps 2000] [--spending obrien_fleming] [--quick]
+        [--alpha 0.03] [--beta 0.05] [--cells 7:1:normal 14:2:skewed ...]
 
 For the configured design and 0.4's design beside it, in every cell of the grid (seed spreads x0.5
 to x10 of the measured ones; normal, t(3), t(2.5), left-skewed, contaminated and collapse noise, a
@@ -83,6 +84,14 @@ def grid(quick: bool = False) -> list[Cell]:
     return [Cell(m, s, n) for m in FAMILIES for s in SCALES for n in NOISES]
 
 
+def _cell(text: str) -> Cell:
+    """A cell from "M:X:NOISE" (e.g. "7:1:normal")."""
+    m, scale, noise = text.split(":", 2)
+    if noise not in NOISES:
+        raise SystemExit(f"--cells {text!r}: noise must be one of {', '.join(NOISES)}")
+    return Cell(int(m), float(scale), noise)
+
+
 def _line(name: str, r: CellRates) -> str:
     c, n, e, x = r.cell, r.null, r.edge, r.measured
     return (f"{name:9s} {c.m:3d} {c.scale:5g} {c.noise:18s} {n.fwer:.3f}±{n.se(n.fwer):.3f} "
@@ -113,11 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pilot", type=int, default=sequential.Design.pilot)
     parser.add_argument("--looks", type=int, nargs="*", default=list(sequential.Design.looks))
     parser.add_argument("--seeds-max", type=int, default=sequential.Design.seeds_max)
+    parser.add_argument("--alpha", type=float, default=sequential.Design.alpha, help="seeds_alpha")
+    parser.add_argument("--beta", type=float, default=sequential.Design.beta, help="seeds_beta")
+    parser.add_argument("--cells", nargs="*", default=None, metavar="M:X:NOISE",
+                        help="only these cells, e.g. 7:1:normal 14:2:skewed")
     parser.add_argument("--quick", action="store_true", help="only x1, x4, x10 under normal and skewed noise")
     parser.add_argument("--no-today", action="store_true", help="leave 0.4's design out")
     args = parser.parse_args(argv)
     design = sequential.Design(pilot=args.pilot, looks=tuple(args.looks), seeds_max=args.seeds_max,
-                               spending=args.spending)
+                               spending=args.spending, alpha=args.alpha, beta=args.beta)
     today = replace(TODAY, pilot=args.pilot, looks=tuple(args.looks), seeds_max=args.seeds_max)
     print(f"seeds=auto, {args.reps} studies per cell and scenario. new: {design.name()}; looks "
           f"{design.schedule()}; levels per look (alpha, beta): "
@@ -125,10 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'design':9s} {'m':>3s} {'x':>5s} {'noise':18s} {'FWER':>11s} {'worst f.eq.':>11s} {'mean':>5s} "
           f"{'P(all)':>9s} {'mean jobs':>10s} {'p90':>8s}")
     designs = [("new", design)] + ([] if args.no_today else [("0.4", today)])
-    for cell in grid(args.quick):
+    cells = grid(args.quick) if args.cells is None else [_cell(text) for text in args.cells]
+    for cell in cells:
         for name, d in designs:
             print(_line(name, run_cell(d, cell, args.reps)), flush=True)
-    if not args.quick:
+    if not args.quick and args.cells is None:
         print()
         _fixed_n(args.reps)
     return 0

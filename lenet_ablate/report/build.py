@@ -15,6 +15,7 @@ from lenet_ablate.report.published import Evidence
 from lenet_ablate.report.comparisons import CSV_COLUMNS, Analysis, answer_table, one_factor_section
 from lenet_ablate.analysis.experiments import FAILED, completed, configurations, factor_names, learned_seeds, rank
 from lenet_ablate.analysis.collect import RUNNING_NOW
+from lenet_ablate.analysis.levels import View
 from lenet_ablate.analysis.outcomes import outcome
 from lenet_ablate.report.render import Report
 from lenet_ablate.analysis.classes import class_names
@@ -98,23 +99,23 @@ def _answer_first(rep: Report, csv: list[dict[str, Any]], analysis: Analysis, bl
     return results
 
 
-def _evidence(views: dict[str, dict[str, Any]], done: pd.DataFrame, results: dict[str, list],
+def _evidence(views: dict[str, View], done: pd.DataFrame, results: dict[str, list],
               names: list[str]) -> Evidence:
     """The seeds that learned of the baseline and of each level around it (default lr)."""
     v = views.get("default lr")
     learned = learned_seeds(done)
     jobs = {}
     if v is not None:
-        jobs[("", "")] = learned[learned.config_id == v["reference"]["_config_id"]]
-        for key, row in v["levels"].items():
-            jobs[key] = learned[learned.config_id == row["_config_id"]]
+        jobs[("", "")] = learned[learned.config_id == v.reference.config_id]
+        for key, row in v.levels.items():
+            jobs[key] = learned[learned.config_id == row.config_id]
     return Evidence(results, jobs, names)
 
 
-def _claims(rep: Report, views: dict[str, dict[str, Any]], pools: dict[str, pd.DataFrame], alpha: float,
+def _claims(rep: Report, views: dict[str, View], pools: dict[str, pd.DataFrame], alpha: float,
             evidence: Evidence) -> None:
     for name, v in views.items():
-        v["best"], v["worst"] = rank(pools[name])
+        v.best, v.worst = rank(pools[name])
     rep.heading("The published claims, checked")
     rep.text(f"The published Fashion-MNIST study (one run per setting), the blog post it comes from and "
              f"Krizhevsky et al. 2012 against this study's means with their intervals; a comparison's claim uses "

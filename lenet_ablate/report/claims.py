@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from lenet_ablate.analysis import stats
+from lenet_ablate.analysis.levels import LevelRow, View, interval_text
 from lenet_ablate.report.published import Evidence, published_rows
 
 PUBLISHED_BEST, PUBLISHED_WORST = 0.909, 0.775
@@ -33,61 +33,60 @@ COMPARISONS = [
 ]
 
 
-def _interval(row: pd.Series | dict) -> str:
-    return f"{row['mean']:.4f} [{row['ci95_low']:.4f}, {row['ci95_high']:.4f}], n={row['n']}"
+def _interval(row: LevelRow) -> str:
+    return f"{row.mean:.4f} [{row.ci95_low:.4f}, {row.ci95_high:.4f}], n={row.n}"
 
 
-def _number_claim(claim: str, published: float, level: dict | None, rank_text: str, view: str) -> dict[str, Any]:
-    if level is None or level["mean"] != level["mean"]:
+def _number_claim(claim: str, published: float, level: LevelRow | None, rank_text: str, view: str) -> dict[str, Any]:
+    if level is None or level.mean != level.mean:
         return {"claim": claim, "published": f"{published:.3f}", "lr": view, "this study": "not in this study",
                 "p adjusted": "", "verdict": "not tested"}
-    inside = level["ci95_low"] <= published <= level["ci95_high"]
-    where = "inside" if inside else ("above" if published > level["ci95_high"] else "below")
+    inside = level.ci95_low <= published <= level.ci95_high
+    where = "inside" if inside else ("above" if published > level.ci95_high else "below")
     return {"claim": claim, "published": f"{published:.3f}", "lr": view, "this study": _interval(level),
             "p adjusted": "",
             "verdict": f"{published:.3f} is {where} our 95% interval; {rank_text}"}
 
 
-def _comparison_claim(claim: str, published: str, row: dict | None, sign: int, what: str,
+def _comparison_claim(claim: str, published: str, row: LevelRow | None, sign: int, what: str,
                       view: str, magnitude: float | None = None) -> dict[str, Any]:
-    if row is None or "p_adj" not in row:
+    if row is None or row.judged is None:
         return {"claim": claim, "published": published, "lr": view, "this study": "not in this study",
                 "p adjusted": "", "verdict": "not tested"}
-    significant = row["p_adj"] == row["p_adj"] and row["p_adj"] < row.get("alpha", stats.ALPHA)
-    d = row["_diff"]
+    j, d = row.judged, row.diff
+    significant = j.p_adj == j.p_adj and j.p_adj < j.alpha
     outside = magnitude is not None and d.low == d.low and not d.low <= magnitude <= d.high
     size = (f"; the published {magnitude:+.3f} is outside our interval [{d.low:+.4f}, {d.high:+.4f}]"
             if outside else "")
-    if significant and row["diff"] * sign > 0:
+    if significant and d.diff * sign > 0:
         verdict = "holds in direction" + size if outside else "holds"
     elif significant:
         verdict = "contradicted" + size
-    elif str(row.get("verdict", "")).startswith("no difference larger than"):
-        settled = row["verdict"].split(";")[0]
+    elif j.verdict.startswith("no difference larger than"):
+        settled = j.verdict.split(";")[0]
         verdict = (f"contradicted: {settled}{size}" if outside else
                    f"not supported: {settled} (a smaller difference is not ruled out)")
     elif outside:  # not resolved in direction, but the published size is ruled out
         verdict = f"contradicted in size{size}; the direction is not resolved"
     else:
-        d = row.get("detectable_80")
-        verdict = ("not resolved: " + (f"only differences over {d:.3f} had 80% power" if not math.isnan(d) and d < 1
-                                       else "too few seeds to detect any difference at 80% power"))
+        mdd = j.detectable_80
+        verdict = ("not resolved: " + (f"only differences over {mdd:.3f} had 80% power" if not math.isnan(mdd)
+                                       and mdd < 1 else "too few seeds to detect any difference at 80% power"))
     return {"claim": claim, "published": published, "lr": view,
-            "this study": f"{what}: {row['diff']:+.4f} {row['diff_ci95']}, n={row['n']}",
-            "p adjusted": f"{row['p_adj']:.4f}" if row["p_adj"] == row["p_adj"] else "", "verdict": verdict}
+            "this study": f"{what}: {d.diff:+.4f} {interval_text(d.low, d.high)}, n={row.n}",
+            "p adjusted": f"{j.p_adj:.4f}" if j.p_adj == j.p_adj else "", "verdict": verdict}
 
 
-def claims_table(views: dict[str, dict[str, Any]], evidence: Evidence | None = None) -> pd.DataFrame:
-    """One row per claim and view. `views`: name -> {"levels": {(factor, level): level row of an
-    experiment around the baseline}, "reference": the baseline's level row, "best" and "worst":
-    configuration rows (ranked by validation accuracy)}; `evidence`: what the claims about
-    training speed, classes and the published numbers need (published.py)."""
+def claims_table(views: dict[str, View], evidence: Evidence | None = None) -> pd.DataFrame:
+    """One row per claim and lr view (the experiments around the baseline, with the best and worst
+    configurations by validation accuracy); `evidence`: what the claims about training speed,
+    classes and the published numbers need (published.py)."""
     rows = []
     for view, v in views.items():
-        levels = v["levels"]
-        best, worst = v["best"].configuration, v["worst"].configuration
+        levels = v.levels
+        best, worst = v.best.configuration, v.worst.configuration
         rows.append(_number_claim("best model: ReLU + max pooling + SGD + augmentation", PUBLISHED_BEST,
-                                  v["reference"], "it is our best by validation accuracy" if best == "baseline"
+                                  v.reference, "it is our best by validation accuracy" if best == "baseline"
                                   else f"our best by validation accuracy is {best}", view))
         rows.append(_number_claim("worst model: tanh", PUBLISHED_WORST, levels.get(("activation", "tanh")),
                                   "it is our worst by validation accuracy" if worst == "activation=tanh"

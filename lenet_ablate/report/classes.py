@@ -41,8 +41,8 @@ def class_section(rep: Report, configs: pd.DataFrame, done: pd.DataFrame, names:
                and r["outcome"] == csv[0]["outcome"] and str(r["verdict"]).startswith("differs")}
     lines = []
     for view, exp, _ in blocks:
-        factor, ref = exp["factor"], exp["reference"]
-        for _, level in exp["members"].iterrows():
+        factor, ref = exp.factor, exp.reference
+        for _, level in exp.members.iterrows():
             if view == "default lr" and (factor, str(level[factor])) in differs:
                 text = classes.moves(acc.get(level.config_id, pd.DataFrame()), acc.get(ref.config_id, pd.DataFrame()),
                                      names)

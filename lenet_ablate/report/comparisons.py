@@ -11,13 +11,10 @@ import pandas as pd
 
 from lenet_ablate.analysis import decide, failures, sequential, stats
 from lenet_ablate.report import figures
-from lenet_ablate.analysis.experiments import experiments, factor_names, level_rows
+from lenet_ablate.analysis.experiments import Experiment, experiments, factor_names
+from lenet_ablate.analysis.levels import Judgement, LevelRow, View, interval_text, level_rows
 from lenet_ablate.analysis.outcomes import outcome
 from lenet_ablate.report.render import Report
-
-
-def _interval(low: float, high: float) -> str:
-    return "" if math.isnan(low) else f"[{low:+.4f}, {high:+.4f}]"
 
 
 @dataclass
@@ -37,59 +34,58 @@ class Analysis:
     target: float = 0.85       # convergence_target, for the outcomes "epochs to target"
 
 
-def _at_look(row: dict[str, Any], n: int) -> stats.Difference:
+def _at_look(row: LevelRow, n: int) -> stats.Difference:
     """The row's difference on its first n seeds (those that learned)."""
-    level, ref = row["_values"], row["_reference"]["values"]
+    level, ref = row.side.values, row.reference.values
     return stats.difference(level[level.index.astype(int) < n], ref[ref.index.astype(int) < n])
 
 
-def _sequential(compared: list[dict[str, Any]], analysis: Analysis) -> None:
+def _sequential(compared: list[LevelRow], analysis: Analysis) -> None:
     """seeds=auto: each comparison at the look it stopped at (sequential.replay), its p adjusted
     there as the design adjusted it, and the seeds it would need projected from that look."""
     design = replace(analysis.design, method=analysis.method)
     looks = sequential.replay(compared, design)
     for i, row in enumerate(compared):
+        judged = Judgement(p_adj=float(looks.p_adj[0, i]), alpha=analysis.alpha, seeds_needed=float(looks.need[0, i]),
+                           state=sequential.STATES[looks.state[0, i]])
         if looks.n[0, i]:
             # the look's repeated confidence interval, and the level its "differs" was tested at
-            row["_diff"] = replace(_at_look(row, int(looks.n[0, i])), low=float(looks.low[0, i]),
-                                   high=float(looks.high[0, i]))
-            row["alpha_look"], row["coverage"] = float(looks.alpha[0, i]), 1 - 2 * float(looks.beta[0, i])
+            row.diff = replace(_at_look(row, int(looks.n[0, i])), low=float(looks.low[0, i]),
+                               high=float(looks.high[0, i]))
+            judged.alpha, judged.coverage = float(looks.alpha[0, i]), 1 - 2 * float(looks.beta[0, i])
         else:  # the first look waits for seeds still missing (a study in progress, or stopped)
-            row["awaiting"] = design.schedule()[0]
-        row.update(p_adj=float(looks.p_adj[0, i]), state=sequential.STATES[looks.state[0, i]],
-                   seeds_needed=float(looks.need[0, i]))
+            judged.awaiting = design.schedule()[0]
+        row.judged = judged
 
 
-def compare_all(pairs: list[tuple[dict[str, Any], pd.DataFrame]], analysis: Analysis) -> list[list[dict]]:
+def compare_all(pairs: list[tuple[Experiment, pd.DataFrame]], analysis: Analysis) -> list[list[LevelRow]]:
     """Level rows of every (experiment, runs) pair with raw and adjusted p, detectable difference,
     seeds needed and verdict; the family is every comparison of the report. One verdict rule
     (decide.verdict) whatever the adjustment; a seeds=auto sweep is judged look by look."""
     tables = [level_rows(exp, runs, analysis.outcome) for exp, runs in pairs]
-    compared = [row for rows in tables for row in rows if "_diff" in row]
-    family = max(1, sum(not math.isnan(row["_diff"].p) for row in compared))
+    compared = [row for rows in tables for row in rows if row.diff is not None]
+    family = max(1, sum(not math.isnan(row.diff.p) for row in compared))
     if analysis.design is not None:
         _sequential(compared, analysis)
     else:
-        for row, p_adj in zip(compared, stats.adjust([row["_diff"].p for row in compared], analysis.method)):
-            row.update(p_adj=p_adj, seeds_needed=decide.projected_seeds(row["_diff"].diff, row["_diff"].spread,
-                                                                        family, analysis.min_effect, analysis.alpha))
+        for row, p_adj in zip(compared, stats.adjust([row.diff.p for row in compared], analysis.method)):
+            row.judged = Judgement(p_adj=p_adj, alpha=analysis.alpha, seeds_needed=decide.projected_seeds(
+                row.diff.diff, row.diff.spread, family, analysis.min_effect, analysis.alpha))
     seeds_max = analysis.design.seeds_max if analysis.design else None
     for row in compared:
-        d = row["_diff"]
-        alpha = row.get("alpha_look", analysis.alpha)
-        row.update(diff=d.diff, diff_ci95=_interval(d.low, d.high), test=d.test, p=d.p, alpha=alpha,
-                   detectable_80=stats.detectable_difference(d, alpha / family))
-        verdict = decide.verdict(d, row["p_adj"], analysis.min_effect, row["seeds_needed"], seeds_max, alpha,
-                                 awaiting=row.get("awaiting"))
-        row["verdict"] = verdict + _notes(row, analysis, settled=verdict.startswith(("differs", "no difference")))
+        d, j = row.diff, row.judged
+        j.detectable_80 = stats.detectable_difference(d, j.alpha / family)
+        verdict = decide.verdict(d, j.p_adj, analysis.min_effect, j.seeds_needed, seeds_max, j.alpha,
+                                 awaiting=j.awaiting)
+        j.verdict = verdict + _notes(row, analysis, settled=verdict.startswith(("differs", "no difference")))
     return tables
 
 
-def _notes(row: dict[str, Any], analysis: Analysis, settled: bool) -> str:
+def _notes(row: LevelRow, analysis: Analysis, settled: bool) -> str:
     """What the verdict must also say: seeds that never learned, and what settling would cost."""
-    notes = failures.note(row["never_learned"], len(row["_run"]), row["_reference"]["never_learned"],
-                          len(row["_reference"]["run"]))
-    d, need = row["_diff"], row["seeds_needed"]
+    notes = failures.note(row.side.never_learned, len(row.side.run), row.reference.never_learned,
+                          len(row.reference.run))
+    d, need = row.diff, row.judged.seeds_needed
     if not settled and analysis.pace and math.isfinite(need) and need > d.n:
         seconds, parallel = analysis.pace
         more = int(need) - d.n
@@ -103,12 +99,12 @@ def _seeds_text(n: float | None) -> str:
     return "" if n is None or math.isnan(n) else ">1000" if n == math.inf else str(int(n))
 
 
-def _level_table(rows: list[dict], factor: str, method: str, lrs: dict[str, float] | None = None) -> pd.DataFrame:
+def _level_table(rows: list[LevelRow], factor: str, method: str, lrs: dict[str, float] | None = None) -> pd.DataFrame:
     cols = [factor, *(["lr"] if lrs else []), "n", "diverged/failed", "mean", "ci95_low", "ci95_high", "diff",
             "diff_ci95", "test", "p", "p_adj", "detectable_80", "seeds_needed", "verdict", "warnings"]
-    table = pd.DataFrame([{c: r.get(c, "reference" if c == "verdict" else None) for c in cols} for r in rows])
+    table = pd.DataFrame([{c: r.display().get(c) for c in cols} for r in rows])
     if lrs:
-        table["lr"] = [lrs.get(r["_config_id"]) for r in rows]
+        table["lr"] = [lrs.get(r.config_id) for r in rows]
     table["seeds_needed"] = [_seeds_text(n) for n in table.seeds_needed]
     return table.rename(columns={"detectable_80": "detectable (80% power)", "p": "p raw", "diff_ci95": "diff interval",
                                  "p_adj": f"p {method.capitalize()}"})
@@ -119,27 +115,27 @@ CSV_COLUMNS = ["outcome", "experiment", "level", "reference", "lr_view", "n_leve
                "seeds_needed", "verdict"]
 
 
-def _interval_name(row: dict[str, Any]) -> str:
+def _interval_name(row: LevelRow) -> str:
     """What the interval columns hold: a fixed-n 95% interval or a look's repeated interval."""
-    if "coverage" not in row:
+    if row.judged.coverage is None:
         return "95%"
-    return f"repeated {100 * row['coverage']:.1f}% at n={row['_diff'].n}"
+    return f"repeated {100 * row.judged.coverage:.1f}% at n={row.diff.n}"
 
 
-def comparison_record(factor: str, row: dict[str, Any], reference: str, view: str, analysis: Analysis) -> dict:
+def comparison_record(row: LevelRow, reference: str, view: str, analysis: Analysis) -> dict:
     """One row of comparisons.csv."""
-    d = row["_diff"]
+    d, j = row.diff, row.judged
     design = analysis.design
     method = f"paired t, {analysis.method}" + (f", {design.name()}" if design is not None and not analysis.pooled
                                                else "")
-    return dict(zip(CSV_COLUMNS, [analysis.outcome, factor, row[factor], reference, view.split()[0], d.n_level, d.n_reference, d.diff,
-                                  d.low, d.high, _interval_name(row), d.p, row["p_adj"], row["alpha"], method,
-                                  row["detectable_80"], _seeds_text(row["seeds_needed"]), row["verdict"]]))
+    return dict(zip(CSV_COLUMNS, [analysis.outcome, row.factor, row.level, reference, view.split()[0], d.n_level,
+                                  d.n_reference, d.diff, d.low, d.high, _interval_name(row), d.p, j.p_adj, j.alpha,
+                                  method, j.detectable_80, _seeds_text(j.seeds_needed), j.verdict]))
 
 
-def _key(exp: dict[str, Any]) -> tuple[str, str]:
+def _key(exp: Experiment) -> tuple[str, str]:
     """An experiment's identity across the default-lr and tuned-lr views: factor and reference."""
-    return exp["factor"], exp["reference"].config_id
+    return exp.factor, exp.reference.config_id
 
 
 def _method_text(analysis: Analysis, m: int, tuned: bool) -> str:
@@ -176,34 +172,34 @@ def _method_text(analysis: Analysis, m: int, tuned: bool) -> str:
             f"detected with 80% power at α/{max(m, 1)}.")
 
 
-def _around(exp: dict[str, Any]) -> str:
-    ref = exp["reference"]
+def _around(exp: Experiment) -> str:
+    ref = exp.reference
     return "" if ref.configuration == "baseline" else f" (around {ref.configuration})"
 
 
-def _experiment_view(rep: Report, exp: dict[str, Any], view: str, rows: list[dict[str, Any]], analysis: Analysis,
+def _experiment_view(rep: Report, exp: Experiment, view: str, rows: list[LevelRow], analysis: Analysis,
                      lrs: dict[str, float], tuned: bool) -> list[dict[str, Any]]:
     """One experiment at one lr view: its table, verdicts and seeds figure; returns its csv rows."""
-    factor, ref = exp["factor"], exp["reference"]
+    factor, ref = exp.factor, exp.reference
     if tuned:
         rep.text(f"**At {'the shared default lr' if view == 'default lr' else 'each level’s own tuned lr'}**")
     else:
         rep.text(f"Reference: {factor}={ref[factor]} ({ref.configuration}); levels: "
-                 + "; ".join(f"{r[factor]} = {r['configuration']}" for r in rows[1:]) + ".")
+                 + "; ".join(f"{r.level} = {r.configuration}" for r in rows[1:]) + ".")
     rep.table(_level_table(rows, factor, analysis.method, lrs if view == "tuned lr" else None))
-    rep.text("\n".join(f"- {factor}={r[factor]}: {r['verdict']}" + (f" [{r['warnings']}]" if r["warnings"] else "")
-                       for r in rows if "verdict" in r))
+    rep.text("\n".join(f"- {factor}={r.level}: {r.judged.verdict}" + (f" [{r.warnings}]" if r.warnings else "")
+                       for r in rows if r.judged is not None))
     suffix = ("" if ref.configuration == "baseline" else "_" + ref.config_id[:6]) + \
         ("_tuned" if view == "tuned lr" else "")
     rep.figure(f"seeds_{factor}{suffix}.png", figures.seeds_figure(rows, factor),
                f"{factor} ({view}): each seed's test accuracy, mean and 95% interval per level")
-    return [comparison_record(factor, r, f"{factor}={ref[factor]}" + _around(exp), view, analysis)
-            for r in rows if "verdict" in r]
+    return [comparison_record(r, f"{factor}={ref[factor]}" + _around(exp), view, analysis)
+            for r in rows if r.judged is not None]
 
 
 def one_factor_section(rep: Report, configs: pd.DataFrame, runs: pd.DataFrame, analysis: Analysis,
                        tuned_configs: pd.DataFrame | None, tuned_runs: pd.DataFrame | None,
-                       records: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], list]:
+                       records: list[dict[str, Any]]) -> tuple[dict[str, View], list[dict[str, Any]], list]:
     """The one-factor comparisons (at the default lr and, for tuned sweeps, at each level's tuned
     lr, side by side). Returns per view the level rows of the experiments around the baseline, the
     rows of comparisons.csv, and the (view, experiment, runs) blocks compared."""
@@ -220,20 +216,20 @@ def one_factor_section(rep: Report, configs: pd.DataFrame, runs: pd.DataFrame, a
     flat = [b for group in blocks.values() for b in group]
     tables = compare_all([(e, r) for _, e, r in flat], analysis)
     rows_of = {(view, _key(e)): rows for (view, e, _), rows in zip(flat, tables)}
-    m = sum(1 for rows in tables for r in rows if "p_adj" in r and not math.isnan(r["p_adj"]))
+    m = sum(1 for rows in tables for r in rows if r.judged is not None and not math.isnan(r.judged.p_adj))
     lrs = {r["config_id"]: r["chosen_lr"] for r in records}
     rep.heading("One-factor comparisons")
     rep.text(_method_text(analysis, m, tuned_configs is not None))
-    views: dict[str, dict[str, Any]] = {}
+    views: dict[str, View] = {}
     csv: list[dict[str, Any]] = []
     for exp in exps:
-        rep.heading(f"Experiment: {exp['factor']}{_around(exp)}", 3)
+        rep.heading(f"Experiment: {exp.factor}{_around(exp)}", 3)
         for view, _, _ in blocks[_key(exp)]:
             rows = rows_of[(view, _key(exp))]
             csv += _experiment_view(rep, exp, view, rows, analysis, lrs, tuned_configs is not None)
-            if exp["reference"].configuration == "baseline":
-                v = views.setdefault(view, {"levels": {}, "reference": rows[0]})
-                v["levels"].update({(exp["factor"], r[exp["factor"]]): r for r in rows})
+            if exp.reference.configuration == "baseline":
+                v = views.setdefault(view, View(rows[0]))
+                v.levels.update({(exp.factor, r.level): r for r in rows})
     return views, csv, flat
 
 
@@ -243,7 +239,7 @@ def answer_table(csv: list[dict[str, Any]]) -> pd.DataFrame:
     table = pd.DataFrame([{"factor": r["experiment"], "level": r["level"], "vs": r["reference"], "lr": r["lr_view"],
                            "n": r["n_level"],
                            "difference": "" if math.isnan(r["difference"]) else f"{r['difference']:+.4f}",
-                           "interval": _interval(r["ci95_low"], r["ci95_high"]) + ("" if r["interval"] == "95%" else " (repeated)"),
+                           "interval": interval_text(r["ci95_low"], r["ci95_high"]) + ("" if r["interval"] == "95%" else " (repeated)"),
                            "verdict": r["verdict"]}
                           for r in rows])
     if not table.empty and table.lr.nunique() == 1:

@@ -15,6 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from lenet_ablate.analysis.classes import CLASS_NAMES
 from lenet_ablate.analysis.collect import load_curves
+from lenet_ablate.analysis.experiments import Experiment
+from lenet_ablate.analysis.levels import LevelRow
 
 
 
@@ -51,19 +53,19 @@ def curves_figure(jobs: pd.DataFrame, title: str) -> bytes | None:
     return _png(fig)
 
 
-def seeds_figure(rows: list[dict[str, Any]], factor: str) -> bytes:
+def seeds_figure(rows: list[LevelRow], factor: str) -> bytes:
     """Each seed's test accuracy as a dot per level, with the level's mean and 95% interval."""
     fig, ax = _figure(figsize=(1.6 + 1.2 * len(rows), 3.4))
     for i, row in enumerate(rows):
-        values = row["_values"].to_numpy()
+        values = row.side.values.to_numpy()
         jitter = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else np.zeros(len(values))
         ax.plot(i + jitter, values, "o", color="tab:gray" if i == 0 else "tab:blue", alpha=0.7, markersize=5)
-        if row["ci95_low"] == row["ci95_low"]:
-            ax.errorbar(i + 0.28, row["mean"], yerr=[[row["mean"] - row["ci95_low"]], [row["ci95_high"] - row["mean"]]],
+        if row.ci95_low == row.ci95_low:
+            ax.errorbar(i + 0.28, row.mean, yerr=[[row.mean - row.ci95_low], [row.ci95_high - row.mean]],
                         fmt="s", color="black", capsize=5, markersize=5)
-        elif row["mean"] == row["mean"]:
-            ax.plot(i + 0.28, row["mean"], "s", color="black", markersize=5)
-    ax.set_xticks(range(len(rows)), [str(r[factor]) for r in rows])
+        elif row.mean == row.mean:
+            ax.plot(i + 0.28, row.mean, "s", color="black", markersize=5)
+    ax.set_xticks(range(len(rows)), [str(r.level) for r in rows])
     ax.set_xlim(-0.5, len(rows) - 0.3)
     ax.set_ylabel("test accuracy")
     ax.set_title(f"{factor}: dots = seeds (grey: reference level); square = mean with 95% interval", fontsize=8)
@@ -138,15 +140,15 @@ def _band(curves: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return mean, mean - half, mean + half
 
 
-def training_figure(exp: dict[str, Any], runs: pd.DataFrame) -> bytes | None:
+def training_figure(exp: Experiment, runs: pd.DataFrame) -> bytes | None:
     """Validation accuracy against epochs and against seconds, one band (mean, 95%) per level of
     the experiment, from the jobs' histories."""
-    factor = exp["factor"]
+    factor = exp.factor
     done = runs[(runs.status == "completed") & runs.get("_history", pd.Series(dtype=object)).notna()] \
         if "_history" in runs else runs.iloc[0:0]
     fig, axes = _figure(1, 2, figsize=(10, 3.6))
     drawn = False
-    for _, level in exp["members"].iterrows():
+    for _, level in exp.members.iterrows():
         histories = [h for h in done[done.config_id == level.config_id]._history if h is not None]
         if not histories:
             continue

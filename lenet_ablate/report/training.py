@@ -11,12 +11,13 @@ import pandas as pd
 
 from lenet_ablate.analysis import secondary
 from lenet_ablate.analysis import outcomes
+from lenet_ablate.analysis.experiments import Experiment
 from lenet_ablate.analysis.outcomes import Outcome
 from lenet_ablate.analysis.secondary import OutcomeComparison
 from lenet_ablate.report import figures
 from lenet_ablate.report.render import Report
 
-Block = tuple[str, dict[str, Any], pd.DataFrame]  # (lr view, experiment, its runs)
+Block = tuple[str, Experiment, pd.DataFrame]  # (lr view, experiment, its runs)
 
 
 def compare_outcomes(blocks: list[Block], primary: str, allocated: bool) -> dict[str, list[OutcomeComparison]]:
@@ -30,8 +31,8 @@ def compare_outcomes(blocks: list[Block], primary: str, allocated: bool) -> dict
             continue
         family = []
         for view, exp, runs in blocks:
-            factor, ref = exp["factor"], exp["reference"]
-            for _, level in exp["members"].iterrows():
+            factor, ref = exp.factor, exp.reference
+            for _, level in exp.members.iterrows():
                 if level.config_id != ref.config_id:
                     family.append(secondary.compare(o, exp, runs, view, level.config_id, str(level[factor])))
         secondary.adjust(family, o, note)
@@ -104,8 +105,8 @@ def training_section(rep: Report, blocks: list[Block], primary: str, allocated: 
              + (f" Secondary: seeds were allocated for {primary}." if allocated else ""))
     rep.table(training_table(results))
     for view, exp, runs in blocks:
-        if view == "default lr" and exp["reference"].configuration == "baseline":
-            factor = exp["factor"]
+        if view == "default lr" and exp.reference.configuration == "baseline":
+            factor = exp.factor
             rep.figure(f"training_{factor}.png", figures.training_figure(exp, runs),
                        f"{factor}: validation accuracy against epochs and against seconds, mean and 95% band per level")
     return csv_rows(results), results

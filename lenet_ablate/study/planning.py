@@ -10,7 +10,7 @@ No torch here.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,7 +20,8 @@ from omegaconf import DictConfig
 from lenet_ablate.errors import SweepError
 from lenet_ablate.analysis import sequential, tuned
 from lenet_ablate.analysis.collect import load_jobs
-from lenet_ablate.analysis.experiments import configurations, experiments, factor_names, level_rows
+from lenet_ablate.analysis.experiments import configurations, experiments, factor_names
+from lenet_ablate.analysis.levels import LevelRow, level_rows
 from lenet_ablate.study import tuning
 from lenet_ablate.runs.guard import conflict, refuse_message
 from lenet_ablate.runs.records import write_json
@@ -187,7 +188,7 @@ class Plan:
 
 
 def sweep_rows(sweep_dir: Path, baseline: dict[str, str], default: dict[str, Any],
-               records: list[dict[str, Any]], outcome: str = "test_acc") -> list[tuple[Comparison, dict[str, Any]]]:
+               records: list[dict[str, Any]], outcome: str = "test_acc") -> list[tuple[Comparison, LevelRow]]:
     """Every comparison of the sweep folder (default lr and, with tuning records, tuned lr) with its
     level row on `outcome` (seeds that learned per side, seeds run)."""
     runs = tuned.annotate(load_jobs(Path(sweep_dir)), records)
@@ -204,12 +205,13 @@ def sweep_rows(sweep_dir: Path, baseline: dict[str, str], default: dict[str, Any
             continue
         rename = to_tuned if view == "tuned lr" else {}
         for exp in experiments(configs, factor_names(frame)):
-            ref = rename.get(exp["reference"].config_id, exp["reference"].config_id)
+            ref = rename.get(exp.reference.config_id, exp.reference.config_id)
             for row in level_rows(exp, frame, outcome):
-                if "_diff" in row:
-                    level = rename.get(row["_config_id"], row["_config_id"])
-                    row = {**row, "_config_id": level, "_reference": {**row["_reference"], "config_id": ref}}
-                    out.append((Comparison(row["configuration"], view, level, ref), row))
+                if row.diff is not None:
+                    level = rename.get(row.config_id, row.config_id)
+                    row = replace(row, side=replace(row.side, config_id=level),
+                                  reference=replace(row.reference, config_id=ref))
+                    out.append((Comparison(row.configuration, view, level, ref), row))
     return out
 
 
