@@ -127,6 +127,15 @@ def test_tuned_sweep_selects_by_validation_reuses_screening_runs_and_reports_bot
     assert [look.n for look in plan.looks] == [2]
     open_ = {k.split(" (")[1][:-1] for k, v in plan.looks[0].states.items() if v == "open"}
     assert plan.wanted == {cid: 4 for view in open_ for cid in pairs[view][1:]}
+    # The same folder planned by a sweep without tune=lr (make ablate after make ablate-fair): only the
+    # comparisons of the configurations it makes. Without `own`, the tuned and screening runs form
+    # comparisons of their own, which it cannot bring to any look.
+    design = sequential.Design(pilot=2, looks=(), seeds_max=4)
+    mixed = plan_seeds(sweep, factors(base), base, design)
+    assert len(mixed.comparisons) > 1
+    alone = plan_seeds(sweep, factors(base), base, design, own=set(default.values()))
+    assert [(c.name, c.level, c.reference) for c in alone.comparisons] == [pairs["default lr"]]
+    assert [look.n for look in alone.looks] == [2]
 
     # In TensorBoard: the four configurations (each level at both lrs), not the screening runs.
     from lenet_ablate.tensorboard import write_configurations

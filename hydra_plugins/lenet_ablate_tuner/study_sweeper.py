@@ -112,7 +112,8 @@ class StudySweeper(BasicSweeper):
         design = sequential.Design.from_config(cfg)
         returns = []
         while True:
-            plan = planning.plan_seeds(self.sweep_dir, factors(base), plain(base), design, records, launched.seeds)
+            plan = planning.plan_seeds(self.sweep_dir, factors(base), plain(base), design, records, launched.seeds,
+                                       own=set(templates))
             planning.write_plan(self.sweep_dir, plan)
             batch = planning.look_batch(plan, templates, self._seed, launched)
             log.info("seeds=auto: %s; %d more jobs", plan.record()["summary"], len(batch))

@@ -216,10 +216,16 @@ def sweep_rows(sweep_dir: Path, baseline: dict[str, str], default: dict[str, Any
 
 
 def plan_seeds(sweep_dir: Path, baseline: dict[str, str], default: dict[str, Any], design: sequential.Design,
-               records: list[dict[str, Any]] | None = None, tried: dict[str, set[int]] | None = None) -> Plan:
+               records: list[dict[str, Any]] | None = None, tried: dict[str, set[int]] | None = None,
+               own: set[str] | None = None) -> Plan:
     """The design's looks on the sweep folder's results (jobs launched in this sweep count as run),
-    and the seeds each configuration needs for the next look."""
+    and the seeds each configuration needs for the next look. With `own` (the configurations this
+    sweep can make), only the comparisons of two of them: another sweep's comparisons in the same
+    folder (make ablate's after make ablate-fair's screening runs) would wait for seeds this sweep
+    never makes, and hold every look back."""
     pairs = sweep_rows(sweep_dir, baseline, default, records or [], design.outcome)
+    if own is not None:
+        pairs = [(c, r) for c, r in pairs if c.level in own and c.reference in own]
     comparisons = [c for c, _ in pairs]
     if not pairs:
         return Plan(design, [], [], {}, None)
