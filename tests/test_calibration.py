@@ -225,3 +225,24 @@ def test_kaplan_meier_median_and_logrank_by_hand():
 
 def bound_at(reps: int, rate: float = stats.ALPHA) -> float:
     return rate + 3 * mc_error(rate, reps)
+
+
+def test_an_open_secondary_verdict_says_what_would_settle_it():
+    # Paired: difference 0.004, spread 0.006, a family of one, min_effect 0.01. The 95% interval
+    # t(0.975, n-1) * 0.006 / sqrt(n) fits in the 0.006 left below 0.01 first at n = 7 (n=6: 2.571 >
+    # sqrt(6) = 2.449; n=7: 2.447 < 2.646); the test would reject only at 12. Ratio x1.02 with an sd
+    # of logs 0.03, band x1.1: log 1.1 - log 1.02 = 0.0755 = 2.517 sd, t(0.975, 2) / sqrt(3) = 2.484.
+    from lenet_ablate.analysis import outcomes, secondary
+
+    def comparison(estimate: float, spread: float) -> secondary.OutcomeComparison:
+        return secondary.OutcomeComparison("x", "f", "l", "r", "default lr", 2, 2, estimate, math.nan, math.nan, 0.2,
+                                           "paired t", spread=spread)
+
+    paired = outcomes.Outcome("x", "x", "", "higher", lambda r, _t: None, 0.01, "paired t")
+    ratio = outcomes.Outcome("y", "y", "", "lower", lambda r, _t: None, 0.1, "ratio")
+    a, b = comparison(0.004, 0.006), comparison(1.02, 0.03)
+    secondary.adjust([a], paired)
+    secondary.adjust([b], ratio)
+    assert (a.seeds_needed, b.seeds_needed) == (7, 3)
+    assert a.verdict == "not resolved at n=2 seeds (about 7 would settle it)"
+    assert b.verdict == "not resolved at n=2 seeds (about 3 would settle it)"

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from lenet_ablate.analysis import stats
+from lenet_ablate.analysis import decide, stats
 from lenet_ablate.analysis.experiments import Experiment, completed, learned_seeds
 from lenet_ablate.analysis.outcomes import Outcome
 
@@ -47,6 +47,8 @@ class OutcomeComparison:
     p_adjusted: float = math.nan
     verdict: str = ""
     note: str = ""
+    spread: float = math.nan  # sd of the paired differences (of logs for a ratio): what settling costs
+    seeds_needed: float = math.nan
 
 
 def _sides(outcome: Outcome, runs: pd.DataFrame, config_id: str) -> pd.DataFrame:
@@ -110,9 +112,10 @@ def compare(outcome: Outcome, exp: Experiment, runs: pd.DataFrame, view: str, le
     values_a, values_b = a[outcome.name].astype(float), b[outcome.name].astype(float)
     if outcome.method == "ratio":  # a paired t on logs: the ratio and its interval (exp of nan stays nan)
         d = stats.difference(np.log(values_a), np.log(values_b))
-        return OutcomeComparison(**base, estimate=math.exp(d.diff), low=math.exp(d.low), high=math.exp(d.high), p=d.p)
+        return OutcomeComparison(**base, estimate=math.exp(d.diff), low=math.exp(d.low), high=math.exp(d.high), p=d.p,
+                                 spread=d.spread)
     d = stats.difference(values_a, values_b)
-    return OutcomeComparison(**base, estimate=d.diff, low=d.low, high=d.high, p=d.p)
+    return OutcomeComparison(**base, estimate=d.diff, low=d.low, high=d.high, p=d.p, spread=d.spread)
 
 
 def _logrank(outcome: Outcome, a: pd.DataFrame, b: pd.DataFrame, base: dict) -> OutcomeComparison:
@@ -132,9 +135,15 @@ def _logrank(outcome: Outcome, a: pd.DataFrame, b: pd.DataFrame, base: dict) -> 
 
 
 def adjust(family: list[OutcomeComparison], outcome: Outcome, secondary_note: str = "") -> None:
-    """Hommel over the outcome's family, then each verdict (in place)."""
+    """Hommel over the outcome's family, then each verdict (in place), and for a paired or ratio
+    outcome the seeds per side that would settle it if its difference and spread held."""
     for c, p in zip(family, stats.adjust([c.p for c in family], "hommel")):
         c.p_adjusted = p
+        if outcome.method in ("paired t", "ratio") and not math.isnan(c.estimate):
+            # a ratio is compared on logs: its band x1/(1+e)..x(1+e) is +-log(1+e) there
+            mean, effect = ((math.log(c.estimate), math.log1p(outcome.min_effect)) if outcome.method == "ratio"
+                            else (c.estimate, outcome.min_effect))
+            c.seeds_needed = float(decide.projected_seeds(mean, c.spread, len(family), effect, ALPHA))
         c.verdict = verdict(c, outcome) + (f"; {secondary_note}" if secondary_note else "")
 
 
@@ -157,8 +166,12 @@ def verdict(c: OutcomeComparison, outcome: Outcome) -> str:
         bound = math.ceil(max(abs(c.low), abs(c.high)) * 1e4 - 1e-9) / 1e4
         if bound <= outcome.min_effect:
             return f"no difference larger than {bound:.4f}"
-    why = " (log-rank: no interval)" if outcome.method == "log-rank" else ""
-    return f"not resolved at n={min(c.n_level, c.n_reference)} seeds{why}"
+    n = min(c.n_level, c.n_reference)
+    if outcome.method == "log-rank":
+        return f"not resolved at n={n} seeds (log-rank: no interval)"
+    if math.isfinite(c.seeds_needed) and c.seeds_needed > n:
+        return f"not resolved at n={n} seeds (about {int(c.seeds_needed)} would settle it)"
+    return f"not resolved at n={n} seeds" + (" (more than 1000 would be needed)" if c.seeds_needed == math.inf else "")
 
 
 def _epochs(x: float) -> str:

@@ -88,7 +88,8 @@ def _answer_first(rep: Report, csv: list[dict[str, Any]], analysis: Analysis, bl
                       completed(runs).groupby(["host", "threads"]).size().items()) if {"host", "threads"} <= set(runs) \
         else "host not recorded"
     more, results = training_section(first, blocks, analysis.outcome,
-                                     analysis.design is not None and not analysis.pooled, analysis.target, hosts)
+                                     analysis.design is not None and not analysis.pooled, analysis.target, hosts,
+                                     analysis.pace)
     rep.csv["comparisons.csv"] = pd.DataFrame(csv + more, columns=CSV_COLUMNS)
     label = outcome(analysis.outcome).label
     rep.blocks[0:0] = [("h", (2, "Which choices matter")),

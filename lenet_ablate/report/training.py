@@ -15,15 +15,17 @@ from lenet_ablate.analysis.experiments import Experiment
 from lenet_ablate.analysis.outcomes import Outcome
 from lenet_ablate.analysis.secondary import OutcomeComparison
 from lenet_ablate.report import figures
+from lenet_ablate.report.comparisons import cost
 from lenet_ablate.report.render import Report
 
 Block = tuple[str, Experiment, pd.DataFrame]  # (lr view, experiment, its runs)
 
 
-def compare_outcomes(blocks: list[Block], primary: str, allocated: bool) -> dict[str, list[OutcomeComparison]]:
+def compare_outcomes(blocks: list[Block], primary: str, allocated: bool,
+                     pace: tuple[float, int] | None = None) -> dict[str, list[OutcomeComparison]]:
     """Per secondary outcome, every level of every block against its reference, adjusted over the
     outcome's own family. `allocated`: seeds=auto chose the seeds (for `primary`), which the
-    verdicts say."""
+    verdicts say; an open verdict is priced at the study's `pace` as the primary's are."""
     note = f"secondary: seeds were allocated for {primary}" if allocated else ""
     out = {}
     for o in outcomes.OUTCOMES:
@@ -36,6 +38,9 @@ def compare_outcomes(blocks: list[Block], primary: str, allocated: bool) -> dict
                 if level.config_id != ref.config_id:
                     family.append(secondary.compare(o, exp, runs, view, level.config_id, str(level[factor])))
         secondary.adjust(family, o, note)
+        for c in family:
+            if c.verdict.startswith("not resolved"):
+                c.verdict += "".join(f"; {x}" for x in cost(c.seeds_needed, min(c.n_level, c.n_reference), pace))
         out[o.name] = family
     return out
 
@@ -54,6 +59,10 @@ def _interval(c: OutcomeComparison, o: Outcome) -> str:
 
 def _num(x: float) -> str:
     return "never" if math.isinf(x) else "" if math.isnan(x) else f"{x:g}"
+
+
+def _seeds(n: float) -> str:
+    return "" if math.isnan(n) else ">1000" if math.isinf(n) else str(int(n))
 
 
 def training_table(results: dict[str, list[OutcomeComparison]]) -> pd.DataFrame:
@@ -82,14 +91,15 @@ def csv_rows(results: dict[str, list[OutcomeComparison]]) -> list[dict[str, Any]
                             difference=c.estimate, ci95_low=c.low, ci95_high=c.high, interval=interval, p_raw=c.p,
                             p_adjusted=c.p_adjusted, alpha=secondary.ALPHA,
                             method=f"{o.method}, hommel over the {o.name} family",
-                            detectable_difference=math.nan, seeds_needed="", verdict=c.verdict))
+                            detectable_difference=math.nan, seeds_needed=_seeds(c.seeds_needed), verdict=c.verdict))
     return out
 
 
 def training_section(rep: Report, blocks: list[Block], primary: str, allocated: bool, target: float,
-                     hosts: str) -> tuple[list[dict[str, Any]], dict[str, list[OutcomeComparison]]]:
+                     hosts: str, pace: tuple[float, int] | None = None
+                     ) -> tuple[list[dict[str, Any]], dict[str, list[OutcomeComparison]]]:
     """The "How each choice trains" section; returns its rows of comparisons.csv, and the comparisons."""
-    results = compare_outcomes(blocks, primary, allocated)
+    results = compare_outcomes(blocks, primary, allocated, pace)
     if not any(results.values()):
         return [], results
     rep.heading("How each choice trains")
