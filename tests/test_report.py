@@ -324,14 +324,15 @@ def test_never_started_is_judged_against_every_invocation(sweep, tmp_path):
 
 def test_signed_differences_keep_their_sign_in_markdown():
     # tabulate parses "+0.0063" back into the number 0.0063 unless told not to.
-    from lenet_ablate.report.comparisons import answer_table
+    from dataclasses import replace
+
+    from lenet_ablate.report.comparisons import ComparisonRecord, answer_table
     from lenet_ablate.report.render import Report
 
-    row = {"experiment": "augmentation", "level": "none", "reference": "augmentation=standard", "lr_view": "default",
-           "n_level": 8, "difference": 0.0063, "ci95_low": 0.0033, "ci95_high": 0.0092, "interval": "95%", "outcome": "test_acc",
-           "verdict": "differs (+0.0063)"}
+    row = ComparisonRecord("test_acc", "augmentation", "none", "augmentation=standard", "default", 8, 8, 0.0063, 0.0033,
+                           0.0092, "95%", 0.001, 0.004, 0.05, "paired t", 0.005, "", "differs (+0.0063)")
     rep = Report("t")
-    rep.table(answer_table([row, {**row, "level": "x", "difference": float("nan"), "ci95_low": float("nan")}]))
+    rep.table(answer_table([row, replace(row, level="x", difference=float("nan"), ci95_low=float("nan"))]))
     md = rep.markdown()
     assert "| +0.0063 " in md and "[+0.0033, +0.0092]" in md and "nan" not in md
 

@@ -12,7 +12,7 @@ from lenet_ablate.analysis import stats, tuned
 from lenet_ablate.report import figures
 from lenet_ablate.report.claims import claims_table
 from lenet_ablate.report.published import Evidence
-from lenet_ablate.report.comparisons import CSV_COLUMNS, Analysis, answer_table, one_factor_section
+from lenet_ablate.report.comparisons import Analysis, ComparisonRecord, answer_table, csv_table, one_factor_section
 from lenet_ablate.analysis.experiments import FAILED, completed, configurations, factor_names, learned_seeds, rank
 from lenet_ablate.analysis.collect import RUNNING_NOW
 from lenet_ablate.analysis.levels import View
@@ -80,7 +80,7 @@ def _best_and_worst(rep: Report, configs: pd.DataFrame, done: pd.DataFrame, tune
     rep.table(_config_rows(configs.sort_values("val_acc", ascending=False)))
 
 
-def _answer_first(rep: Report, csv: list[dict[str, Any]], analysis: Analysis, blocks: list,
+def _answer_first(rep: Report, csv: list[ComparisonRecord], analysis: Analysis, blocks: list,
                   runs: pd.DataFrame) -> dict[str, list]:
     """comparisons.csv, "Which choices matter" at the top of the report, then "How each choice trains"."""
     first = Report(rep.title)
@@ -90,7 +90,7 @@ def _answer_first(rep: Report, csv: list[dict[str, Any]], analysis: Analysis, bl
     more, results = training_section(first, blocks, analysis.outcome,
                                      analysis.design is not None and not analysis.pooled, analysis.target, hosts,
                                      analysis.pace)
-    rep.csv["comparisons.csv"] = pd.DataFrame(csv + more, columns=CSV_COLUMNS)
+    rep.csv["comparisons.csv"] = csv_table(csv + more)
     label = outcome(analysis.outcome).label
     rep.blocks[0:0] = [("h", (2, "Which choices matter")),
                        ("p", f"Each level against the baseline on {label} ({analysis.method.capitalize()}"

@@ -3,12 +3,12 @@ class, and for each comparison that differs the classes that move most (descript
 
 from __future__ import annotations
 
-from typing import Any
 
 import pandas as pd
 
 from lenet_ablate.analysis import classes
 from lenet_ablate.analysis.experiments import learned_seeds
+from lenet_ablate.report.comparisons import ComparisonRecord
 from lenet_ablate.report.render import Report
 
 
@@ -17,7 +17,7 @@ def _cell(mean: float, low: float, high: float) -> str:
 
 
 def class_section(rep: Report, configs: pd.DataFrame, done: pd.DataFrame, names: list[str], blocks: list,
-                  csv: list[dict[str, Any]]) -> None:
+                  csv: list[ComparisonRecord]) -> None:
     """Per configuration: mean ± 95% half-width per class and its hardest class; per comparison that
     differs on the primary outcome: the three classes whose accuracy moves most."""
     learned = learned_seeds(done)
@@ -37,8 +37,8 @@ def class_section(rep: Report, configs: pd.DataFrame, done: pd.DataFrame, names:
     rep.text("Mean ± 95% half-width over the seeds that learned, per class (true class by row of the confusion "
              "matrix); 'hardest': the class with the lowest mean. Descriptive: no family-wise control over classes.")
     rep.table(pd.DataFrame(rows))
-    differs = {(r["experiment"], str(r["level"])) for r in csv if r["lr_view"] == "default"
-               and r["outcome"] == csv[0]["outcome"] and str(r["verdict"]).startswith("differs")}
+    differs = {(r.experiment, str(r.level)) for r in csv if r.lr_view == "default"
+               and r.outcome == csv[0].outcome and r.verdict.startswith("differs")}
     lines = []
     for view, exp, _ in blocks:
         factor, ref = exp.factor, exp.reference

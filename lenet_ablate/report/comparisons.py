@@ -4,7 +4,7 @@ over the report's family, with verdicts, the answer-first summary and comparison
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import pandas as pd
@@ -116,9 +116,36 @@ def _level_table(rows: list[LevelRow], factor: str, method: str, lrs: dict[str, 
                                  "p_adj": f"p {method.capitalize()}"})
 
 
-CSV_COLUMNS = ["outcome", "experiment", "level", "reference", "lr_view", "n_level", "n_reference", "difference", "ci95_low",
-               "ci95_high", "interval", "p_raw", "p_adjusted", "alpha", "method", "detectable_difference",
-               "seeds_needed", "verdict"]
+@dataclass
+class ComparisonRecord:
+    """One row of comparisons.csv: one comparison on one outcome."""
+
+    outcome: str
+    experiment: str
+    level: Any
+    reference: str
+    lr_view: str
+    n_level: int
+    n_reference: int
+    difference: float
+    ci95_low: float
+    ci95_high: float
+    interval: str        # what the interval columns hold: "95%", a look's repeated interval, ...
+    p_raw: float
+    p_adjusted: float
+    alpha: float
+    method: str
+    detectable_difference: float
+    seeds_needed: str
+    verdict: str
+
+
+CSV_COLUMNS = [f.name for f in fields(ComparisonRecord)]
+
+
+def csv_table(records: list[ComparisonRecord]) -> pd.DataFrame:
+    """comparisons.csv."""
+    return pd.DataFrame([asdict(r) for r in records], columns=CSV_COLUMNS)
 
 
 def _interval_name(row: LevelRow) -> str:
@@ -128,15 +155,15 @@ def _interval_name(row: LevelRow) -> str:
     return f"repeated {100 * row.judged.coverage:.1f}% at n={row.diff.n}"
 
 
-def comparison_record(row: LevelRow, reference: str, view: str, analysis: Analysis) -> dict:
+def comparison_record(row: LevelRow, reference: str, view: str, analysis: Analysis) -> ComparisonRecord:
     """One row of comparisons.csv."""
     d, j = row.diff, row.judged
     design = analysis.design
     method = f"paired t, {analysis.method}" + (f", {design.name()}" if design is not None and not analysis.pooled
                                                else "")
-    return dict(zip(CSV_COLUMNS, [analysis.outcome, row.factor, row.level, reference, view.split()[0], d.n_level,
-                                  d.n_reference, d.diff, d.low, d.high, _interval_name(row), d.p, j.p_adj, j.alpha,
-                                  method, j.detectable_80, _seeds_text(j.seeds_needed), j.verdict]))
+    return ComparisonRecord(analysis.outcome, row.factor, row.level, reference, view.split()[0], d.n_level,
+                            d.n_reference, d.diff, d.low, d.high, _interval_name(row), d.p, j.p_adj, j.alpha,
+                            method, j.detectable_80, _seeds_text(j.seeds_needed), j.verdict)
 
 
 def _key(exp: Experiment) -> tuple[str, str]:
@@ -186,7 +213,7 @@ def _around(exp: Experiment) -> str:
 
 
 def _experiment_view(rep: Report, exp: Experiment, view: str, rows: list[LevelRow], analysis: Analysis,
-                     lrs: dict[str, float], tuned: bool) -> list[dict[str, Any]]:
+                     lrs: dict[str, float], tuned: bool) -> list[ComparisonRecord]:
     """One experiment at one lr view: its table, verdicts and seeds figure; returns its csv rows."""
     factor, ref = exp.factor, exp.reference
     if tuned:
@@ -207,7 +234,7 @@ def _experiment_view(rep: Report, exp: Experiment, view: str, rows: list[LevelRo
 
 def one_factor_section(rep: Report, configs: pd.DataFrame, runs: pd.DataFrame, analysis: Analysis,
                        tuned_configs: pd.DataFrame | None, tuned_runs: pd.DataFrame | None,
-                       records: list[dict[str, Any]]) -> tuple[dict[str, View], list[dict[str, Any]], list]:
+                       records: list[dict[str, Any]]) -> tuple[dict[str, View], list[ComparisonRecord], list]:
     """The one-factor comparisons (at the default lr and, for tuned sweeps, at each level's tuned
     lr, side by side). Returns per view the level rows of the experiments around the baseline, the
     rows of comparisons.csv, and the (view, experiment, runs) blocks compared."""
@@ -229,7 +256,7 @@ def one_factor_section(rep: Report, configs: pd.DataFrame, runs: pd.DataFrame, a
     rep.heading("One-factor comparisons")
     rep.text(_method_text(analysis, m, tuned_configs is not None))
     views: dict[str, View] = {}
-    csv: list[dict[str, Any]] = []
+    csv: list[ComparisonRecord] = []
     for exp in exps:
         rep.heading(f"Experiment: {exp.factor}{_around(exp)}", 3)
         for view, _, _ in blocks[_key(exp)]:
@@ -241,14 +268,14 @@ def one_factor_section(rep: Report, configs: pd.DataFrame, runs: pd.DataFrame, a
     return views, csv, flat
 
 
-def answer_table(csv: list[dict[str, Any]]) -> pd.DataFrame:
+def answer_table(csv: list[ComparisonRecord]) -> pd.DataFrame:
     """"Which choices matter": one row per factor level (and lr view) compared with the baseline."""
-    rows = [r for r in csv if "(around" not in r["reference"] and r["outcome"] == csv[0]["outcome"]]
-    table = pd.DataFrame([{"factor": r["experiment"], "level": r["level"], "vs": r["reference"], "lr": r["lr_view"],
-                           "n": r["n_level"],
-                           "difference": "" if math.isnan(r["difference"]) else f"{r['difference']:+.4f}",
-                           "interval": interval_text(r["ci95_low"], r["ci95_high"]) + ("" if r["interval"] == "95%" else " (repeated)"),
-                           "verdict": r["verdict"]}
+    rows = [r for r in csv if "(around" not in r.reference and r.outcome == csv[0].outcome]
+    table = pd.DataFrame([{"factor": r.experiment, "level": r.level, "vs": r.reference, "lr": r.lr_view,
+                           "n": r.n_level, "difference": "" if math.isnan(r.difference) else f"{r.difference:+.4f}",
+                           "interval": interval_text(r.ci95_low, r.ci95_high) + ("" if r.interval == "95%" else
+                                                                                  " (repeated)"),
+                           "verdict": r.verdict}
                           for r in rows])
     if not table.empty and table.lr.nunique() == 1:
         table = table.drop(columns="lr")

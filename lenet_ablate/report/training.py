@@ -5,7 +5,6 @@ a figure per experiment of validation accuracy against epochs and seconds."""
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import pandas as pd
 
@@ -15,7 +14,7 @@ from lenet_ablate.analysis.experiments import Experiment
 from lenet_ablate.analysis.outcomes import Outcome
 from lenet_ablate.analysis.secondary import OutcomeComparison
 from lenet_ablate.report import figures
-from lenet_ablate.report.comparisons import cost
+from lenet_ablate.report.comparisons import ComparisonRecord, cost
 from lenet_ablate.report.render import Report
 
 Block = tuple[str, Experiment, pd.DataFrame]  # (lr view, experiment, its runs)
@@ -80,24 +79,24 @@ def training_table(results: dict[str, list[OutcomeComparison]]) -> pd.DataFrame:
     return table
 
 
-def csv_rows(results: dict[str, list[OutcomeComparison]]) -> list[dict[str, Any]]:
+def csv_rows(results: dict[str, list[OutcomeComparison]]) -> list[ComparisonRecord]:
     """The rows of comparisons.csv for the secondary outcomes."""
     out = []
     for o in outcomes.OUTCOMES:
         for c in results.get(o.name, []):
             interval = {"paired t": "95%", "ratio": "95% (ratio)", "log-rank": "none (log-rank)"}[o.method]
-            out.append(dict(outcome=o.name, experiment=c.factor, level=c.level, reference=c.reference,
-                            lr_view=c.view.split()[0], n_level=c.n_level, n_reference=c.n_reference,
-                            difference=c.estimate, ci95_low=c.low, ci95_high=c.high, interval=interval, p_raw=c.p,
-                            p_adjusted=c.p_adjusted, alpha=secondary.ALPHA,
-                            method=f"{o.method}, hommel over the {o.name} family",
-                            detectable_difference=math.nan, seeds_needed=_seeds(c.seeds_needed), verdict=c.verdict))
+            out.append(ComparisonRecord(
+                outcome=o.name, experiment=c.factor, level=c.level, reference=c.reference,
+                lr_view=c.view.split()[0], n_level=c.n_level, n_reference=c.n_reference, difference=c.estimate,
+                ci95_low=c.low, ci95_high=c.high, interval=interval, p_raw=c.p, p_adjusted=c.p_adjusted,
+                alpha=secondary.ALPHA, method=f"{o.method}, hommel over the {o.name} family",
+                detectable_difference=math.nan, seeds_needed=_seeds(c.seeds_needed), verdict=c.verdict))
     return out
 
 
 def training_section(rep: Report, blocks: list[Block], primary: str, allocated: bool, target: float,
                      hosts: str, pace: tuple[float, int] | None = None
-                     ) -> tuple[list[dict[str, Any]], dict[str, list[OutcomeComparison]]]:
+                     ) -> tuple[list[ComparisonRecord], dict[str, list[OutcomeComparison]]]:
     """The "How each choice trains" section; returns its rows of comparisons.csv, and the comparisons."""
     results = compare_outcomes(blocks, primary, allocated, pace)
     if not any(results.values()):
