@@ -36,10 +36,11 @@ def compare_outcomes(blocks: list[Block], primary: str, allocated: bool,
             for _, level in exp.members.iterrows():
                 if level.config_id != ref.config_id:
                     family.append(secondary.compare(o, exp, runs, view, level.config_id, str(level[factor])))
-        secondary.adjust(family, o, note)
+        secondary.adjust(family, o)
         for c in family:
-            if c.verdict.startswith("not resolved"):
-                c.verdict += "".join(f"; {x}" for x in cost(c.seeds_needed, min(c.n_level, c.n_reference), pace))
+            extra = cost(c.seeds_needed, min(c.n_level, c.n_reference), pace) if c.verdict.startswith("not resolved") \
+                else []
+            c.verdict += "".join(f"; {x}" for x in extra + ([note] if note else []))
         out[o.name] = family
     return out
 
