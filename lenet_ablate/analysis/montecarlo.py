@@ -35,6 +35,7 @@ class Rates:
     power: float              # share of comparisons with a true difference called "differs"
     false_equivalence: float  # share of |true difference| >= min_effect called "no difference larger than X <= it"
     mean_seeds: float         # mean seeds per comparison
+    worst_false_equivalence: float = float("nan")  # the same for the worst such comparison
 
 
 def pooled_p(d: np.ndarray) -> np.ndarray:
@@ -80,7 +81,8 @@ def simulate(spreads: tuple[float, ...], effects: tuple[float, ...], n: int, rep
                  all_resolved=float(settled.all(axis=1).mean()),
                  power=float(differs[:, real].mean()) if real.any() else float("nan"),
                  false_equivalence=float(equal[:, big].mean()) if big.any() else float("nan"),
-                 mean_seeds=float(counts.mean()))
+                 mean_seeds=float(counts.mean()),
+                 worst_false_equivalence=float(equal[:, big].mean(axis=0).max()) if big.any() else float("nan"))
 
 
 def mc_error(rate: float, reps: int) -> float:
