@@ -108,6 +108,12 @@ def test_tuned_sweep_selects_by_validation_reuses_screening_runs_and_reports_bot
                        if line.startswith("| avg"))
     avg = [summaries[f"avg-seed{s}"]["metrics"]["test_acc"] for s in (0, 1)]
     assert f"{sum(avg) / 2:.4f}" in default_row
+    # --default-lr: the study without its screening and tuned runs, as make ablate saw it.
+    assert report_main([str(sweep), "--out", str(tmp_path / "dl"), "--default-lr"]) == 0
+    only = tmp_path / "dl" / "pooling"
+    assert "tuned lr" not in (only / "report.md").read_text()
+    assert set(pd.read_csv(only / "runs.csv").job) == {f"{lvl}-seed{s}" for lvl in ("max", "avg") for s in (0, 1)}
+    assert set(pd.read_csv(only / "comparisons.csv").lr_view) == {"default"}
 
     # seeds=auto on this sweep: the tuned view's comparisons name the tuned configurations (lr 0.1), so
     # their seeds go to those; the default view's to the default-lr ones.

@@ -22,7 +22,7 @@ from lenet_ablate.report.render import remove_report
 from lenet_ablate.analysis.collect import STUDY, load_jobs, sweep_names
 from lenet_ablate.analysis.experiments import baseline
 from lenet_ablate.analysis.outcomes import TARGET
-from lenet_ablate.analysis.tuned import annotate, load_tuning
+from lenet_ablate.analysis.tuned import annotate, default_view, load_tuning
 from lenet_ablate.runs.records import read_json
 from lenet_ablate.study.sweeps import Progress
 
@@ -71,7 +71,26 @@ def _parser() -> argparse.ArgumentParser:
                         help="smallest test-accuracy difference of interest (default: the sweep's min_effect, 0.01)")
     parser.add_argument("--method", choices=stats.METHODS, default="hommel",
                         help="family-wise adjustment: hommel (default) or holm (the analysis of earlier reports)")
+    parser.add_argument("--default-lr", action="store_true",
+                        help="only the runs at each configuration's default lr (a tune=lr sweep's screening and "
+                             "tuned runs left out): make ablate's study after make ablate-fair ran in its folder")
     return parser
+
+
+def _report_sweep(sweep: Path, out: Path, args: argparse.Namespace, levels: dict[str, str],
+                  default: dict) -> tuple[pd.DataFrame, list, Analysis] | None:
+    """One sweep's report; returns its runs, tuning records and analysis (None: no jobs)."""
+    runs = load_jobs(sweep)
+    if runs.empty:
+        print(f"report: {sweep}: no jobs in this sweep folder, skipped")
+        return None
+    tuning = load_tuning(sweep)
+    if args.default_lr and tuning:
+        runs, tuning = default_view(annotate(runs, tuning)).drop(columns=["lr_role", "selected_lr"]), []
+    analysis = sweep_analysis(sweep, args.method, args.min_effect, annotate(runs, tuning))
+    report_runs(runs, out, f"lenet_ablate report: {sweep}", levels, default, analysis, tuning)
+    print(f"report: {sweep} -> {out}/report.md, report.html ({len(runs)} jobs)")
+    return runs, tuning, analysis
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,18 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         levels, default = baseline()
         frames, records, analyses = [], [], []
         for sweep in sweeps:
-            runs = load_jobs(sweep)
-            if runs.empty:
-                print(f"report: {sweep}: no jobs in this sweep folder, skipped")
-                continue
-            name = names[sweep]
-            tuning = load_tuning(sweep)
-            analysis = sweep_analysis(sweep, args.method, args.min_effect, annotate(runs, tuning))
-            analyses.append(analysis)
-            report_runs(runs, args.out / name, f"lenet_ablate report: {sweep}", levels, default, analysis, tuning)
-            records += tuning
-            print(f"report: {sweep} -> {args.out / name}/report.md, report.html ({len(runs)} jobs)")
-            frames.append(runs)
+            done = _report_sweep(sweep, args.out / names[sweep], args, levels, default)
+            if done is not None:
+                frames.append(done[0])
+                records += done[1]
+                analyses.append(done[2])
         if not frames:
             raise ReportError("the sweep folders hold no jobs")
         if len(frames) > 1:
