@@ -182,7 +182,7 @@ def simulate_logrank(reps: int, n: int = 8, m: int = 7, censored: float = 0.3, m
     """Family-wise error of the secondary "epochs to target" comparisons under the null: m levels
     and their shared reference draw integer epochs from one distribution (heavy ties), a share
     `censored` of seeds never reaching the target within max_epochs; each level against the
-    reference by the report's own secondary.compare path (log-rank), Hommel over the family."""
+    reference by the report's own log-rank test (secondary.logrank_p), Hommel over the family."""
     from lenet_ablate.analysis.secondary import logrank_p  # the report's own test
 
     rng = np.random.default_rng(seed)

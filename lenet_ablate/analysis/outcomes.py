@@ -117,14 +117,12 @@ def _train_75(r: JobRecord, _target: float) -> Measure:
     return _epochs_to("train_acc")(r, TRAIN_TARGET)
 
 
-def _seconds_per_epoch(r: JobRecord, _target: float) -> Measure:
-    seconds = r.history.seconds if r.history else ()
-    return Measure(float(np.median(seconds))) if seconds else NOT_RECORDED
-
-
-def _train_seconds(r: JobRecord, _target: float) -> Measure:
-    seconds = r.history.seconds if r.history else ()
-    return Measure(float(np.sum(seconds))) if seconds else NOT_RECORDED
+def _seconds(summary: Callable[[tuple[float, ...]], Any]) -> Callable[[JobRecord, float], Measure]:
+    """`summary` (median, sum) of the seconds of each epoch."""
+    def compute(r: JobRecord, _target: float) -> Measure:
+        seconds = r.history.seconds if r.history else ()
+        return Measure(float(summary(seconds))) if seconds else NOT_RECORDED
+    return compute
 
 
 def _gap(r: JobRecord, _target: float) -> Measure:
@@ -140,8 +138,8 @@ OUTCOMES: tuple[Outcome, ...] = (
             "paired t"),
     Outcome("epochs_to_train_75", "epochs to 75% training accuracy (25% training error)", "epochs", "lower",
             _train_75, 1.0, "log-rank"),
-    Outcome("sec_per_epoch", "median seconds per epoch", "seconds", "lower", _seconds_per_epoch, 0.10, "ratio"),
-    Outcome("train_time_s", "training seconds (all epochs)", "seconds", "lower", _train_seconds, 0.10, "ratio"),
+    Outcome("sec_per_epoch", "median seconds per epoch", "seconds", "lower", _seconds(np.median), 0.10, "ratio"),
+    Outcome("train_time_s", "training seconds (all epochs)", "seconds", "lower", _seconds(np.sum), 0.10, "ratio"),
     Outcome("gap", "generalisation gap (training minus validation accuracy at the checkpoint)", "accuracy",
             "lower", _gap, 0.01, "paired t"),
 )

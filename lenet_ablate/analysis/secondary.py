@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from lenet_ablate.analysis import decide, stats
-from lenet_ablate.analysis.experiments import Experiment, completed, learned_seeds
+from lenet_ablate.analysis.experiments import Experiment
 from lenet_ablate.analysis.outcomes import Outcome
 
 ALPHA = stats.ALPHA
@@ -51,10 +51,8 @@ class OutcomeComparison:
     seeds_needed: float = math.nan
 
 
-def _sides(outcome: Outcome, runs: pd.DataFrame, config_id: str) -> pd.DataFrame:
+def _sides(outcome: Outcome, learned: pd.DataFrame, config_id: str) -> pd.DataFrame:
     """A configuration's seeds that learned, with the outcome's value (and observed flag)."""
-    done = completed(runs)
-    learned = learned_seeds(done)
     side = learned[learned.config_id == config_id].drop_duplicates("seed").set_index("seed")
     cols = [outcome.name] + ([f"{outcome.name}_observed"] if outcome.method == "log-rank" else [])
     cols += [c for c in ("host", "threads") if c in side]
@@ -95,11 +93,12 @@ def logrank_p(durations_a: np.ndarray, observed_a: np.ndarray, durations_b: np.n
         return math.nan
 
 
-def compare(outcome: Outcome, exp: Experiment, runs: pd.DataFrame, view: str, level_id: str,
+def compare(outcome: Outcome, exp: Experiment, learned: pd.DataFrame, view: str, level_id: str,
             level_name: str) -> OutcomeComparison:
-    """One level of `exp` against its reference on `outcome` (raw p; `adjust` adjusts the family)."""
+    """One level of `exp` against its reference on `outcome`, on the seeds that learned (`learned`:
+    experiments.learned_seeds of the runs); raw p, `adjust` adjusts the family."""
     ref = exp.reference
-    a, b = _sides(outcome, runs, level_id), _sides(outcome, runs, ref.config_id)
+    a, b = _sides(outcome, learned, level_id), _sides(outcome, learned, ref.config_id)
     base = dict(outcome=outcome.name, factor=exp.factor, level=level_name,
                 reference=f"{exp.factor}={ref[exp.factor]}", view=view, n_level=len(a), n_reference=len(b),
                 method=outcome.method)
@@ -134,7 +133,7 @@ def _logrank(outcome: Outcome, a: pd.DataFrame, b: pd.DataFrame, base: dict) -> 
                              median_level=med_a, median_reference=med_b, mean_level=mean_a, mean_reference=mean_b)
 
 
-def adjust(family: list[OutcomeComparison], outcome: Outcome, secondary_note: str = "") -> None:
+def adjust(family: list[OutcomeComparison], outcome: Outcome) -> None:
     """Hommel over the outcome's family, then each verdict (in place), and for a paired or ratio
     outcome the seeds per side that would settle it if its difference and spread held."""
     for c, p in zip(family, stats.adjust([c.p for c in family], "hommel")):
@@ -144,7 +143,7 @@ def adjust(family: list[OutcomeComparison], outcome: Outcome, secondary_note: st
             mean, effect = ((math.log(c.estimate), math.log1p(outcome.min_effect)) if outcome.method == "ratio"
                             else (c.estimate, outcome.min_effect))
             c.seeds_needed = float(decide.projected_seeds(mean, c.spread, len(family), effect, ALPHA))
-        c.verdict = verdict(c, outcome) + (f"; {secondary_note}" if secondary_note else "")
+        c.verdict = verdict(c, outcome)
 
 
 def verdict(c: OutcomeComparison, outcome: Outcome) -> str:
@@ -174,5 +173,6 @@ def verdict(c: OutcomeComparison, outcome: Outcome) -> str:
     return f"not resolved at n={n} seeds" + (" (more than 1000 would be needed)" if c.seeds_needed == math.inf else "")
 
 
-def _epochs(x: float) -> str:
-    return "not reached" if math.isinf(x) else f"{x:g}"
+def epochs_text(x: float) -> str:
+    """A Kaplan-Meier median in epochs as the report prints it ("never": not reached; "": none)."""
+    return "never" if math.isinf(x) else "" if math.isnan(x) else f"{x:g}"

@@ -100,11 +100,10 @@ def _answer_first(rep: Report, csv: list[ComparisonRecord], analysis: Analysis, 
     return results
 
 
-def _evidence(views: dict[str, View], done: pd.DataFrame, results: dict[str, list],
+def _evidence(views: dict[str, View], learned: pd.DataFrame, results: dict[str, list],
               names: list[str]) -> Evidence:
-    """The seeds that learned of the baseline and of each level around it (default lr)."""
+    """The seeds that learned (`learned`) of the baseline and of each level around it (default lr)."""
     v = views.get("default lr")
-    learned = learned_seeds(done)
     jobs = {}
     if v is not None:
         jobs[("", "")] = learned[learned.config_id == v.reference.config_id]
@@ -152,12 +151,12 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], defau
                 rep.table(_config_rows(tuned_configs.sort_values("val_acc", ascending=False)))
         views, csv, blocks = one_factor_section(rep, configs, view, analysis, tuned_configs, tuned_runs, records)
         results = _answer_first(rep, csv, analysis, blocks, view) if csv else {}
-        class_section(rep, configs, done, class_names(configs), blocks, csv)
+        # as the comparisons: seeds that never learned are left out (classes, claims, ANOVA)
+        learned = learned_seeds(done)
+        class_section(rep, configs, learned, class_names(configs), blocks, csv)
         if views and any(c == "fashion_mnist" for c in configs._config.map(lambda c: c.get("data", {}).get("name"))):
             _claims(rep, views, {"default lr": configs, "tuned lr": tuned_configs}, analysis.alpha,
-                    _evidence(views, done, results, class_names(configs)))
-        # as the comparisons: seeds that never learned are left out, the outcome is the primary one
-        learned = learned_seeds(done)
+                    _evidence(views, learned, results, class_names(configs)))
         anova = stats.anova_table(learned, factor_names(view), analysis.outcome)
         if anova is not None:
             rep.heading(f"Factorial: main effects and two-factor interactions (type-II ANOVA on "

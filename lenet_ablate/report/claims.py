@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from lenet_ablate.analysis.levels import LevelRow, View, interval_text
-from lenet_ablate.report.published import Evidence, published_rows
+from lenet_ablate.report.published import Evidence, published_rows, where_in
 
 PUBLISHED_BEST, PUBLISHED_WORST = 0.909, 0.775
 
@@ -41,8 +41,7 @@ def _number_claim(claim: str, published: float, level: LevelRow | None, rank_tex
     if level is None or level.mean != level.mean:
         return {"claim": claim, "published": f"{published:.3f}", "lr": view, "this study": "not in this study",
                 "p adjusted": "", "verdict": "not tested"}
-    inside = level.ci95_low <= published <= level.ci95_high
-    where = "inside" if inside else ("above" if published > level.ci95_high else "below")
+    where = where_in(published, level.ci95_low, level.ci95_high)
     return {"claim": claim, "published": f"{published:.3f}", "lr": view, "this study": _interval(level),
             "p adjusted": "",
             "verdict": f"{published:.3f} is {where} our 95% interval; {rank_text}"}

@@ -3,11 +3,9 @@ class, and for each comparison that differs the classes that move most (descript
 
 from __future__ import annotations
 
-
 import pandas as pd
 
 from lenet_ablate.analysis import classes
-from lenet_ablate.analysis.experiments import learned_seeds
 from lenet_ablate.report.comparisons import ComparisonRecord
 from lenet_ablate.report.render import Report
 
@@ -16,11 +14,11 @@ def _cell(mean: float, low: float, high: float) -> str:
     return f"{mean:.3f}" + ("" if low != low else f" ± {(high - low) / 2:.3f}")
 
 
-def class_section(rep: Report, configs: pd.DataFrame, done: pd.DataFrame, names: list[str], blocks: list,
+def class_section(rep: Report, configs: pd.DataFrame, learned: pd.DataFrame, names: list[str], blocks: list,
                   csv: list[ComparisonRecord]) -> None:
-    """Per configuration: mean ± 95% half-width per class and its hardest class; per comparison that
-    differs on the primary outcome: the three classes whose accuracy moves most."""
-    learned = learned_seeds(done)
+    """Per configuration: mean ± 95% half-width per class and its hardest class, over its seeds that
+    learned (`learned`); per comparison that differs on the primary outcome: the three classes whose
+    accuracy moves most."""
     acc = {cid: classes.per_class(learned[learned.config_id == cid]) for cid in configs.config_id}
     rows = []
     for _, conf in configs.sort_values("val_acc", ascending=False).iterrows():

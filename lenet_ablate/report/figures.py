@@ -13,11 +13,11 @@ import pandas as pd
 matplotlib.use("Agg")  # files only, no display; before pyplot is imported
 import matplotlib.pyplot as plt  # noqa: E402
 
+from lenet_ablate.analysis import stats
 from lenet_ablate.analysis.classes import CLASS_NAMES
 from lenet_ablate.analysis.collect import load_curves
 from lenet_ablate.analysis.experiments import Experiment
 from lenet_ablate.analysis.levels import LevelRow
-
 
 
 def _figure(*args: Any, **kwargs: Any):
@@ -130,13 +130,8 @@ def lr_sensitivity_figure(records: list[dict[str, Any]], labels: dict[str, str])
 
 def _band(curves: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and 95% t-band over equal-length curves (the band collapses with one curve)."""
-    from scipy import stats as sps
-
-    table = np.vstack(curves)
-    mean = table.mean(axis=0)
-    if len(table) < 2:
-        return mean, mean, mean
-    half = sps.t.ppf(0.975, len(table) - 1) * table.std(axis=0, ddof=1) / np.sqrt(len(table))
+    mean, _, half, _ = stats.paired_t(np.vstack(curves).T)  # per epoch, over the curves
+    half = np.nan_to_num(half)
     return mean, mean - half, mean + half
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lenet_ablate.analysis import classes, stats
-from lenet_ablate.analysis.secondary import OutcomeComparison
+from lenet_ablate.analysis.secondary import OutcomeComparison, epochs_text
 
 ADAM_PUBLISHED, ADAM_MISS = 0.889, (0.09, 0.11)
 BEST_PUBLISHED = {"train_acc": 0.939, "val_acc": 0.918, "test_acc": 0.909}
@@ -41,7 +41,8 @@ def _find(evidence: Evidence, outcome: str, factor: str, level: str) -> OutcomeC
                  and c.view == "default lr"), None)
 
 
-def _where(value: float, low: float, high: float) -> str:
+def where_in(value: float, low: float, high: float) -> str:
+    """Where a published number lies against our interval: "inside", "above" or "below"."""
     return "inside" if low <= value <= high else ("above" if value > high else "below")
 
 
@@ -58,7 +59,7 @@ def convergence(evidence: Evidence, outcome: str, level: str, claim: str, publis
                          np.log(both[seen][f"{outcome}_r"].astype(float)))
     ratio = f"x{math.exp(d.diff):.2f} [x{math.exp(d.low):.2f}, x{math.exp(d.high):.2f}]" if d.low == d.low else \
         (f"x{math.exp(d.diff):.2f}" if d.diff == d.diff else "no ratio")
-    estimate = (f"median {_epochs(c.median_level)} vs {_epochs(c.median_reference)} epochs ({c.reached_level}/"
+    estimate = (f"median {epochs_text(c.median_level)} vs {epochs_text(c.median_reference)} epochs ({c.reached_level}/"
                 f"{c.n_level} vs {c.reached_reference}/{c.n_reference} reached); {level} / ReLU {ratio} on "
                 f"{int(seen.sum())} seeds that both reached it")
     slower = c.median_level > c.median_reference
@@ -67,14 +68,10 @@ def convergence(evidence: Evidence, outcome: str, level: str, claim: str, publis
     else:
         verdict = "not resolved (log-rank)"
     if d.low == d.low:
-        verdict += f"; {SPEEDUP:g}x is {_where(SPEEDUP, math.exp(d.low), math.exp(d.high))} the ratio's 95% interval"
+        verdict += f"; {SPEEDUP:g}x is {where_in(SPEEDUP, math.exp(d.low), math.exp(d.high))} the ratio's 95% interval"
     row = _row(claim, published, estimate, verdict)
     row["p adjusted"] = f"{c.p_adjusted:.4f}" if c.p_adjusted == c.p_adjusted else ""
     return row
-
-
-def _epochs(x: float) -> str:
-    return "never" if math.isinf(x) else f"{x:g}"
 
 
 def hardest_class(evidence: Evidence) -> dict[str, Any]:
@@ -110,7 +107,7 @@ def level_accuracy(evidence: Evidence) -> list[dict[str, Any]]:
         overlap = miss[0] <= ADAM_MISS[1] and miss[1] >= ADAM_MISS[0]
         rows.append(_row(claim, "0.889; 9-11%", f"{mean:.4f} [{low:.4f}, {high:.4f}], n={len(adam)}; "
                          f"misclassification {1 - mean:.3f} [{miss[0]:.3f}, {miss[1]:.3f}]",
-                         f"0.889 is {_where(ADAM_PUBLISHED, low, high)} our 95% interval; 9-11% "
+                         f"0.889 is {where_in(ADAM_PUBLISHED, low, high)} our 95% interval; 9-11% "
                          f"{'overlaps' if overlap else 'does not overlap'} our misclassification interval"))
     base = evidence.jobs.get(("", ""))
     for split, published in BEST_PUBLISHED.items():
@@ -120,7 +117,7 @@ def level_accuracy(evidence: Evidence) -> list[dict[str, Any]]:
             continue
         mean, _, low, high = stats.mean_ci(base[split].astype(float).to_numpy())
         rows.append(_row(claim, f"{published:.3f}", f"baseline {mean:.4f} [{low:.4f}, {high:.4f}], n={len(base)}",
-                         f"{published:.3f} is {_where(published, low, high)} our 95% interval"))
+                         f"{published:.3f} is {where_in(published, low, high)} our 95% interval"))
     return rows
 
 

@@ -10,9 +10,9 @@ import pandas as pd
 
 from lenet_ablate.analysis import secondary
 from lenet_ablate.analysis import outcomes
-from lenet_ablate.analysis.experiments import Experiment
+from lenet_ablate.analysis.experiments import Experiment, completed, learned_seeds
 from lenet_ablate.analysis.outcomes import Outcome
-from lenet_ablate.analysis.secondary import OutcomeComparison
+from lenet_ablate.analysis.secondary import OutcomeComparison, epochs_text
 from lenet_ablate.report import figures
 from lenet_ablate.report.comparisons import ComparisonRecord, cost
 from lenet_ablate.report.render import Report
@@ -26,16 +26,17 @@ def compare_outcomes(blocks: list[Block], primary: str, allocated: bool,
     outcome's own family. `allocated`: seeds=auto chose the seeds (for `primary`), which the
     verdicts say; an open verdict is priced at the study's `pace` as the primary's are."""
     note = f"secondary: seeds were allocated for {primary}" if allocated else ""
+    learned = [learned_seeds(completed(runs)) for _, _, runs in blocks]  # once per block, not per outcome
     out = {}
     for o in outcomes.OUTCOMES:
         if o.name == primary:
             continue
         family = []
-        for view, exp, runs in blocks:
+        for (view, exp, _), seeds in zip(blocks, learned):
             factor, ref = exp.factor, exp.reference
             for _, level in exp.members.iterrows():
                 if level.config_id != ref.config_id:
-                    family.append(secondary.compare(o, exp, runs, view, level.config_id, str(level[factor])))
+                    family.append(secondary.compare(o, exp, seeds, view, level.config_id, str(level[factor])))
         secondary.adjust(family, o)
         for c in family:
             extra = cost(c.seeds_needed, min(c.n_level, c.n_reference), pace) if c.verdict.startswith("not resolved") \
@@ -48,17 +49,13 @@ def compare_outcomes(blocks: list[Block], primary: str, allocated: bool,
 def _interval(c: OutcomeComparison, o: Outcome) -> str:
     if o.method == "log-rank":
         reached = f"{c.reached_level}/{c.n_level} vs {c.reached_reference}/{c.n_reference} reached"
-        return (f"median {_num(c.median_level)} vs {_num(c.median_reference)}, mean {c.mean_level:.1f} vs "
+        return (f"median {epochs_text(c.median_level)} vs {epochs_text(c.median_reference)}, mean {c.mean_level:.1f} vs "
                 f"{c.mean_reference:.1f} ({reached})")
     if math.isnan(c.estimate):
         return ""
     if o.method == "ratio":
         return f"x{c.estimate:.2f} [x{c.low:.2f}, x{c.high:.2f}]" if not math.isnan(c.low) else f"x{c.estimate:.2f}"
     return f"{c.estimate:+.4f} [{c.low:+.4f}, {c.high:+.4f}]" if not math.isnan(c.low) else f"{c.estimate:+.4f}"
-
-
-def _num(x: float) -> str:
-    return "never" if math.isinf(x) else "" if math.isnan(x) else f"{x:g}"
 
 
 def _seeds(n: float) -> str:
