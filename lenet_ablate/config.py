@@ -125,6 +125,7 @@ class Config:
     seeds_looks: list[int]
     seeds_max: int
     seeds_spending: str
+    seeds_boundaries: str
     seeds_alpha: float
     seeds_beta: float
     seeds_outcome: str
@@ -243,6 +244,7 @@ def _check_study(typed: DictConfig) -> None:
     _check(all(n >= 2 for n in typed.seeds_looks), "seeds_looks", list(typed.seeds_looks),
            "must be a list of seed counts >= 2")
     _choice("seeds_spending", typed.seeds_spending, ["obrien_fleming", "pocock"])
+    _choice("seeds_boundaries", typed.seeds_boundaries, ["bonferroni", "exact"])
     _check(0 < typed.seeds_alpha < 0.5, "seeds_alpha", typed.seeds_alpha, "must be in (0, 0.5)")
     _check(0 < typed.seeds_beta < 0.5, "seeds_beta", typed.seeds_beta, "must be in (0, 0.5)")
     _choice("seeds_outcome", typed.seeds_outcome, list(SEQUENTIAL))

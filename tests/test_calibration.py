@@ -82,6 +82,53 @@ def test_a_sequential_design_at_too_high_a_level_fails_the_calibration():
     assert rates.null.fwer > seq_bound()
 
 
+# seeds_boundaries=exact with seeds_alpha 0.05, seeds_beta 0.05, seeds_max 26: the cheapest design
+# that keeps both error rates under symmetric noise at any spread; left-skewed noise breaks it.
+CHEAP = sequential.EXACT
+
+
+def test_exact_boundaries_are_the_group_sequential_boundaries_of_one_comparison():
+    # "differs" at look k: two-sided p below twice the one-sided nominal level of the exact
+    # boundary; the intervals are the same as bonferroni's. Over the looks the exact levels sum to
+    # more than seeds_alpha (they use the looks' correlation), the increments to exactly it.
+    fractions = tuple(n / 26 for n in CHEAP.schedule())
+    exact, plain = CHEAP.levels(), replace(CHEAP, boundaries="bonferroni").levels()
+    assert [lv.alpha for lv in exact] == pytest.approx([2 * b for b in spending.boundaries("pocock", 0.05, fractions)])
+    assert [lv.beta for lv in exact] == [lv.beta for lv in plain]
+    assert sum(lv.alpha for lv in plain) == pytest.approx(0.05)
+    assert sum(lv.alpha for lv in exact) > 0.06
+    assert "exact group-sequential boundaries" in CHEAP.name() and "exact" not in DESIGN.name()
+    assert CHEAP == replace(DESIGN, boundaries="exact", alpha=0.05, beta=0.05, seeds_max=26)
+
+
+def test_the_report_quotes_the_simulation_only_for_the_designs_it_covers():
+    assert "0.058 and 0.060" in DESIGN.simulated() and "not under left-skewed" in CHEAP.simulated()
+    assert "0.096 and 0.100" in replace(CHEAP, outcome="mean_val_acc").simulated()
+    assert replace(DESIGN, alpha=0.05).simulated() is None
+    assert replace(DESIGN, alpha=0.05).simulate_command() == (
+        "python -m lenet_ablate.analysis.simulate --spending pocock --boundaries bonferroni --alpha 0.05 "
+        "--beta 0.025 --pilot 3 --looks 5 8 12 18 --seeds-max 30")
+
+
+@pytest.mark.parametrize("scale", [1.0, 10.0])
+def test_exact_boundaries_keep_both_error_rates_under_normal_noise(scale):
+    rates = run_cell(CHEAP, Cell(7, scale, "normal"), SEQ_REPS, seed=31)
+    assert rates.null.fwer <= seq_bound() and rates.edge.worst_false_equivalence <= seq_bound()
+
+
+def test_exact_boundaries_settle_the_measured_study_in_fewer_jobs():
+    # The cost the default design pays for skewed noise: about 87 jobs against about 70 (2000
+    # studies: 86.7 and 69.9), P(all 7) >= 0.90 both (0.92 and 0.94).
+    cheap, default = (simulate_looks(SPREADS, MEASURED, d, 1000, seed=33) for d in (CHEAP, DESIGN))
+    assert cheap.mean_jobs < 72 < 84 < default.mean_jobs
+    assert cheap.all_settled >= 0.9 - 2 * mc_error(0.9, 1000)
+
+
+def test_exact_boundaries_fail_the_calibration_under_skewed_noise():
+    rates = run_cell(CHEAP, Cell(7, 2.0, "skewed"), SEQ_REPS, seed=31)
+    assert rates.edge.worst_false_equivalence > seq_bound()
+
+
 def test_sequential_design_settles_the_measured_study():
     rates = simulate_looks(SPREADS, MEASURED, DESIGN, 1000, seed=33)
     old = simulate_planned_once(SPREADS, MEASURED, 1000, seed=33)

@@ -40,6 +40,7 @@ def validated(*overrides: str):
     ("optimizer.name=rmsprop optimizer.fused=true", "optimizer.fused=True is not allowed: PyTorch has a fused sgd and adam"),
     ("seed=1.5", "seed: Value '1.5' of type 'float' could not be converted to Integer"),
     ("optimizer.schedule=linear", "optimizer.schedule='linear' is not allowed; allowed: none, cosine, lecun1998"),
+    ("seeds_boundaries=holm", "seeds_boundaries='holm' is not allowed; allowed: bonferroni, exact"),
 ])
 def test_bad_values_name_key_value_and_rule(override, message):
     with pytest.raises(ConfigError) as err:

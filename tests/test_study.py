@@ -156,6 +156,9 @@ def test_seeds_auto_adds_seeds_look_by_look_and_a_rerun_trains_nothing(tmp_path,
     md = (out / "pooling" / "report.md").read_text()
     assert "Lan-DeMets Pocock-type spending of the family-wise error 0.02" in md
     assert "Looks and levels: 3: α 0.0099, interval" in md
+    # A design the simulation's grid does not cover: the report says so and how to simulate it.
+    assert "not for this one; its error rates: python -m lenet_ablate.analysis.simulate" in md
+    assert "--alpha 0.02 --beta 0.025 --pilot 3 --looks 5 8 12 18 --seeds-max 8" in md
     # A copy that lost a pilot seed (a study stopped early): no look can be replayed, and the report
     # says so instead of judging it; reported beside the sweep, the pooled report analyses at fixed n.
     stopped = tmp_path / "later" / "stopped"

@@ -1,7 +1,8 @@
 """The error rates and the cost of seeds=auto over the conditions users meet, by simulation.
 
     python -m lenet_ablate.analysis.simulate [--reps 2000] [--spending obrien_fleming] [--quick]
-        [--alpha 0.03] [--beta 0.025] [--cells 7:1:normal 14:2:skewed ...] [--fixed-n]
+        [--alpha 0.03] [--beta 0.025] [--boundaries exact] [--seeds-max 30] [--looks 5 8 12 18]
+        [--pilot 3] [--cells 7:1:normal 14:2:skewed ...] [--no-today] [--fixed-n]
 
 For the configured design and 0.4's design beside it, in every cell of the grid (seed spreads x0.5
 to x10 of the measured ones; normal, t(3), t(2.5), left-skewed, contaminated and collapse noise, a
@@ -122,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--reps", type=int, default=2000)
     parser.add_argument("--spending", default=sequential.Design.spending)
+    parser.add_argument("--boundaries", default=sequential.Design.boundaries, choices=sequential.BOUNDARIES,
+                        help="seeds_boundaries")
     parser.add_argument("--pilot", type=int, default=sequential.Design.pilot)
     parser.add_argument("--looks", type=int, nargs="*", default=list(sequential.Design.looks))
     parser.add_argument("--seeds-max", type=int, default=sequential.Design.seeds_max)
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         _fixed_n(args.reps)
         return 0
     design = sequential.Design(pilot=args.pilot, looks=tuple(args.looks), seeds_max=args.seeds_max,
-                               spending=args.spending, alpha=args.alpha, beta=args.beta)
+                               spending=args.spending, alpha=args.alpha, beta=args.beta, boundaries=args.boundaries)
     today = replace(TODAY, pilot=args.pilot, looks=tuple(args.looks), seeds_max=args.seeds_max)
     print(f"seeds=auto, {args.reps} studies per cell and scenario. new: {design.name()}; looks "
           f"{design.schedule()}; levels per look (alpha, beta): "

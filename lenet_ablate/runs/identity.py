@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 # Keys that do not change what a job computes. `run_key` is the folder-name key of summaries
 # written before 0.2 (left out so their identities agree with today's).
 # `tune` says how the sweep chose a job's lr; the job itself is its config (optimizer.lr included).
-BOOKKEEPING = ("hydra", "force", "seeds", "seeds_pilot", "seeds_looks", "seeds_max", "seeds_spending", "seeds_alpha", "seeds_beta", "seeds_outcome", "convergence_target", "min_effect", "seed_count", "study_dir", "variant", "run_key", "trainer.reuse_memory", "tune")
+BOOKKEEPING = ("hydra", "force", "seeds", "seeds_pilot", "seeds_looks", "seeds_max", "seeds_spending", "seeds_boundaries", "seeds_alpha", "seeds_beta", "seeds_outcome", "convergence_target", "min_effect", "seed_count", "study_dir", "variant", "run_key", "trainer.reuse_memory", "tune")
 
 
 def plain(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
