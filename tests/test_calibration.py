@@ -293,3 +293,32 @@ def test_an_open_secondary_verdict_says_what_would_settle_it():
     assert (a.seeds_needed, b.seeds_needed) == (7, 3)
     assert a.verdict == "not resolved at n=2 seeds (about 7 would settle it)"
     assert b.verdict == "not resolved at n=2 seeds (about 3 would settle it)"
+
+
+def test_the_seed_shape_by_hand():
+    from lenet_ablate.analysis.shape import seed_shape
+
+    # Four configurations of 5 seeds, one bad seed each (0, 0, 0, 0, -4): standardised, 16 values at
+    # 0.4472 and 4 at -1.7889, the skewness of a mirrored Bernoulli(0.2): -(1 - 0.4) / sqrt(0.16) = -1.5.
+    bad = [np.array([0.0, 0.0, 0.0, 0.0, -4.0]) + k for k in range(4)]
+    shape = seed_shape(bad)
+    assert (shape.seeds, shape.configurations) == (20, 4) and shape.skewness == pytest.approx(-1.5)
+    assert shape.p_left == pytest.approx(sps.skewtest(np.tile([0.4472136] * 4 + [-1.7888544], 4),
+                                                      alternative="less").pvalue, rel=1e-5)
+    assert shape.left_skewed
+    # The mirror image, a long right tail: skewness +1.5, no left tail. Four seeds per configuration,
+    # or 19 values in all: too few to tell.
+    good = seed_shape([-b for b in bad])
+    assert good.skewness == pytest.approx(1.5) and good.p_left > 0.99 and not good.left_skewed
+    assert seed_shape([np.arange(4.0)] * 10) is None and seed_shape([np.arange(5.0)] * 3 + [np.arange(4.0)]) is None
+
+
+def test_the_seed_shape_test_keeps_its_level_and_finds_bad_seeds_given_enough_seeds():
+    from lenet_ablate.analysis.shape import detection_rate
+
+    # Normal seeds: at most 5% false alarms (standardising within configurations makes it
+    # conservative: 0.02). Heavy symmetric tails (t(3): 0.12) also set it off now and then; it then
+    # only advises the design that holds under every noise.
+    study = [12] * 14  # the fair study: 14 configurations of about 12 seeds
+    assert detection_rate(study, "normal", reps=2000) <= 0.05 + 3 * mc_error(0.05, 2000)
+    assert detection_rate(study, "skewed", reps=2000) >= 0.9 > detection_rate([5] * 8, "skewed", reps=2000)

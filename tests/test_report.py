@@ -465,3 +465,19 @@ def test_shirt_is_the_hardest_class_is_checked_by_seed():
     # Shirt lowest by the mean, but Pullover below it on one seed: not resolved.
     jobs = pd.DataFrame([job(0, 70, 90), job(1, 80, 75), job(2, 71, 84)])
     assert hardest_class(Evidence({}, {("", ""): jobs}, names))["verdict"].startswith("Shirt is lowest, but not resolved")
+
+
+def test_the_seed_noise_section_says_what_the_seeds_show_and_what_to_do():
+    from lenet_ablate.analysis import sequential
+    from lenet_ablate.analysis.shape import Shape
+    from lenet_ablate.report.build import _noise_text
+    from lenet_ablate.report.comparisons import Analysis
+
+    skewed, clear, unsure = Shape(144, 14, -0.9, 0.001, 0.96), Shape(144, 14, -0.26, 0.096, 0.96), Shape(64, 7, -0.19, 0.246, 0.72)
+    text = _noise_text(skewed, Analysis(design=sequential.EXACT))
+    assert "(144 seeds): skewness -0.90; D'Agostino's test of a left tail p = 0.001" in text
+    assert "**Left-skewed.** This sweep ran seeds_boundaries=exact" in text and "seeds_boundaries=bonferroni" in text
+    assert "simulated under such noise" in _noise_text(skewed, Analysis(design=sequential.Design()))
+    assert _noise_text(clear, Analysis()).endswith("No left tail found.")
+    assert _noise_text(unsure, Analysis()).endswith("too few seeds to be sure (power below 0.8).")
+    assert "Too few seeds to tell" in _noise_text(None, Analysis())
