@@ -152,10 +152,9 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], defau
                 rep.table(_config_rows(tuned_configs.sort_values("val_acc", ascending=False)))
         views, csv, blocks = one_factor_section(rep, configs, view, analysis, tuned_configs, tuned_runs, records)
         results = _answer_first(rep, csv, analysis, blocks, view) if csv else {}
-        # as the comparisons: seeds that never learned are left out (noise, classes, claims, ANOVA)
+        _noise_section(rep, runs, analysis, csv)
+        # as the comparisons: seeds that never learned are left out (classes, claims, ANOVA)
         learned = learned_seeds(done)
-        if csv:  # every configuration's seeds, tuned lrs included (a screening run's one seed is too few)
-            _noise_section(rep, learned_seeds(completed(runs)), analysis)
         class_section(rep, configs, learned, class_names(configs), blocks, csv)
         if views and any(c == "fashion_mnist" for c in configs._config.map(lambda c: c.get("data", {}).get("name"))):
             _claims(rep, views, {"default lr": configs, "tuned lr": tuned_configs}, analysis.alpha,
@@ -171,8 +170,12 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], defau
     return rep
 
 
-def _noise_section(rep: Report, learned: pd.DataFrame, analysis: Analysis) -> None:
-    """Whether the study's own seeds look left-skewed, and whether its design copes with that."""
+def _noise_section(rep: Report, runs: pd.DataFrame, analysis: Analysis, csv: list[ComparisonRecord]) -> None:
+    """Whether the study's own seeds look left-skewed, and whether its design copes with that: every
+    configuration's seeds that learned, tuned lrs included (a screening run's one seed is too few)."""
+    if not csv:
+        return
+    learned = learned_seeds(completed(runs))
     groups = [g[analysis.outcome].dropna().to_numpy() for _, g in learned.groupby("config_id")]
     rep.heading("Seed noise: occasional bad seeds?")
     rep.text(_noise_text(seed_shape(groups), analysis))
