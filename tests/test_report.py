@@ -477,7 +477,8 @@ def test_the_seed_noise_section_says_what_the_seeds_show_and_what_to_do():
     text = _noise_text(skewed, Analysis(design=sequential.EXACT))
     assert "(144 seeds): skewness -0.90; D'Agostino's test of a left tail p = 0.001" in text
     assert "**Left-skewed.** This sweep ran seeds_boundaries=exact" in text and "seeds_boundaries=bonferroni" in text
-    assert "simulated under such noise" in _noise_text(skewed, Analysis(design=sequential.Design()))
+    assert "This sweep's design keeps its error rates" in _noise_text(skewed, Analysis(design=sequential.Design()))
+    assert "were not simulated under such noise" in _noise_text(skewed, Analysis())
     assert _noise_text(clear, Analysis()).endswith("No left tail found.")
     assert _noise_text(unsure, Analysis()).endswith("too few seeds to be sure (power below 0.8).")
     assert "Too few seeds to tell" in _noise_text(None, Analysis())

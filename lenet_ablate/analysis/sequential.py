@@ -118,7 +118,6 @@ class Design:
                 f"('differs'{exact}) and of each comparison's false 'no difference' rate {self.beta:g} (repeated "
                 f"confidence intervals) over information n / {self.seeds_max}")
 
-
     def simulated(self) -> str | None:
         """What the simulation's grid (docs/statistics.md) found for this design's error rates, for
         the report's method text; None for a design the grid does not cover."""
