@@ -20,8 +20,9 @@ from lenet_ablate.analysis.outcomes import SEQUENTIAL
 from lenet_ablate.errors import ConfigError
 from lenet_ablate.runs.identity import dropout_level
 from lenet_ablate.data.files import DATASETS
+from lenet_ablate.data.images import FOLDER, TORCHVISION
 from lenet_ablate.data.inputs import INPUTS
-from lenet_ablate.model.network import C3
+from lenet_ablate.model.contract import target_object
 from lenet_ablate.model.templates import TEMPLATES
 from lenet_ablate.training.optim import FUSED, SCHEDULES
 
@@ -30,6 +31,8 @@ SCHEMA = "lenet_ablate_schema"
 
 @dataclass
 class DataConfig:
+    """Every data source's keys; the last three only where a source's YAML sets them."""
+
     name: str
     root: Optional[str]
     batch_size: int
@@ -37,16 +40,14 @@ class DataConfig:
     val_size: int
     split_seed: int
     input: str
-    mean: float
-    std: float
+    mean: Any  # a number, one per channel, or null: computed from the training split
+    std: Any
     hflip: bool
     default_templates: str
     md5: Optional[dict[str, Any]]  # overrides the published sums (own data)
-
-
-@dataclass
-class ModelConfig:
-    c3: str
+    image_size: Optional[int] = None  # (these defaults are dropped again where a YAML does not set them)
+    dataset: Optional[str] = None  # data=torchvision: the torchvision.datasets class
+    dataset_args: Optional[dict[str, Any]] = None
 
 
 @dataclass
@@ -105,15 +106,15 @@ class StudyConfig:
 
 @dataclass
 class Config:
-    data: DataConfig
-    model: ModelConfig
+    data: Any  # typed by _typed_given (the sources' keys differ)
+    model: Any  # a network's own keys: open (its `_target_` checks them)
     activation: Any
     pooling: Any
     normalization: Any
     init: Any
     head: Any
     dropout: DropoutConfig
-    optimizer: Any  # typed by _typed_optimizer (its keys differ between optimizers)
+    optimizer: Any  # typed by _typed_given (its keys differ between optimizers)
     augmentation: AugmentationConfig
     trainer: TrainerConfig
     study: StudyConfig
@@ -150,8 +151,9 @@ def _check(ok: bool, key: str, value: Any, rule: str) -> None:
 
 
 def _name_options(cfg: DictConfig, choices: Any) -> None:
-    """A factor's level is its option's `name`; an option file without one is named by its file."""
-    for factor in cfg.study.factors:
+    """A factor's level is its option's `name`; an option file without one is named by its file
+    (so is a network: model=<file>)."""
+    for factor in [*cfg.study.factors, "model"]:
         node = cfg.get(factor)
         if not isinstance(node, DictConfig):
             raise ConfigError(f"study.factors names {factor!r}, which is not a config group of this config; "
@@ -175,7 +177,8 @@ def _typed(cfg: DictConfig, choices: Any) -> DictConfig:
             for key in plain:
                 if key not in known:
                     typed[key] = plain[key]
-            typed.optimizer = _typed_optimizer(plain.optimizer)
+            typed.optimizer = _typed_given(plain.optimizer, OptimizerConfig, "optimizer")
+            typed.data = _typed_given(plain.data, DataConfig, "data")
         typed.dropout.name = dropout_level(typed.dropout)
         OmegaConf.to_container(typed, resolve=True, throw_on_missing=True)
     except OmegaConfBaseException as exc:
@@ -184,31 +187,42 @@ def _typed(cfg: DictConfig, choices: Any) -> DictConfig:
     return typed
 
 
-def _typed_optimizer(node: DictConfig) -> DictConfig:
-    """The optimizer node typed by OptimizerConfig, with only the keys its YAML sets."""
+def _typed_given(node: DictConfig, schema: type, key: str) -> DictConfig:
+    """`node` typed by `schema`, with only the keys its YAML sets (optional fields left out)."""
     try:
         given = OmegaConf.to_container(node, resolve=True)
-        typed = OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(OptimizerConfig), given))
+        typed = OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(schema), given))
     except OmegaConfBaseException as exc:
-        exc.full_key = f"optimizer.{getattr(exc, 'full_key', '')}".rstrip(".")
+        exc.full_key = f"{key}.{getattr(exc, 'full_key', '')}".rstrip(".")
         raise
     return OmegaConf.create({k: v for k, v in typed.items() if k in given})
 
 
 def _check_model_and_data(typed: DictConfig) -> None:
     d = typed.data
-    DATASETS.get(d.name)
+    target_object(typed.model.get("_target_"), f"model={typed.model.name}")
     INPUTS.get(d.input)
-    C3.get(typed.model.c3)
     if "templates" in typed.head:
         TEMPLATES.get(typed.head.templates)
     _check(0.0 <= typed.dropout.p < 1.0, "dropout.p", typed.dropout.p, "must be in [0, 1)")
+    _check(d.get("image_size") is None or d.image_size >= 1, "data.image_size", d.get("image_size"), "must be >= 1")
+    _check(d.eval_batch_size >= 1, "data.eval_batch_size", d.eval_batch_size, "must be >= 1")
+    _check(typed.augmentation.shift >= 0, "augmentation.shift", typed.augmentation.shift, "must be >= 0")
+    if d.name == FOLDER:
+        _check(bool(d.root), "data.root", d.root, "data=folder needs the folder: data.root=DIR")
+    elif d.name == TORCHVISION:
+        _check(bool(d.get("dataset")), "data.dataset", d.get("dataset"), "data=torchvision needs a torchvision "
+               "data set's class name, for example data.dataset=KMNIST")
+    else:
+        _check_idx_sizes(d)
+
+
+def _check_idx_sizes(d: DictConfig) -> None:
+    DATASETS.get(d.name)
     train_size = DATASETS.get(d.name).train_size  # checked before loading; data.py checks the real count
     _check(1 <= d.val_size < train_size, "data.val_size", d.val_size, f"must be in [1, {train_size - 1}]")
     _check(1 <= d.batch_size <= train_size - d.val_size, "data.batch_size", d.batch_size,
            f"must be in [1, {train_size - d.val_size}] (the training split)")
-    _check(d.eval_batch_size >= 1, "data.eval_batch_size", d.eval_batch_size, "must be >= 1")
-    _check(typed.augmentation.shift >= 0, "augmentation.shift", typed.augmentation.shift, "must be >= 0")
 
 
 def _check_optimizer(o: DictConfig) -> None:

@@ -1,4 +1,4 @@
-"""Fashion-MNIST / MNIST as in-memory tensors: the train/val/test split, whole-batch augmentation
+"""Any data set (lenet_ablate.data.images) as in-memory tensors: the train/val/test split, whole-batch augmentation
 and the LightningDataModule."""
 
 from __future__ import annotations
@@ -9,13 +9,14 @@ from typing import Any, Callable, Iterator
 import lightning as L
 import torch
 import torch.nn.functional as F
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import ListConfig, OmegaConf
 
-from lenet_ablate.data.files import DataError, find_files, load_split
-from lenet_ablate.data.inputs import to_input
+from lenet_ablate.data.images import DataShape, Images, check_split, read_images
+from lenet_ablate.data.inputs import channel_stats, input_side, to_input
 
 
-def augment_batch(x: torch.Tensor, shift: int, flip: bool, fill: float, generator: torch.Generator) -> torch.Tensor:
+def augment_batch(x: torch.Tensor, shift: int, flip: bool, fill: float | torch.Tensor,
+                  generator: torch.Generator) -> torch.Tensor:
     """Random shift by up to `shift` pixels (pad + random crop, per image) and optional random
     horizontal flip, for a whole batch at once on its device.
 
@@ -26,7 +27,10 @@ def augment_batch(x: torch.Tensor, shift: int, flip: bool, fill: float, generato
     rows = torch.arange(h, device=x.device).expand(n, h)
     cols = torch.arange(w, device=x.device).expand(n, w)
     if shift > 0:
-        x = F.pad(x, (shift,) * 4, value=fill)
+        if isinstance(fill, torch.Tensor):  # one background per channel: pad each channel with its own
+            x = F.pad(x - fill, (shift,) * 4) + fill
+        else:
+            x = F.pad(x, (shift,) * 4, value=fill)
         offsets = torch.randint(0, 2 * shift + 1, (2, n), generator=generator, device=generator.device).to(x.device)
         rows, cols = rows + offsets[0, :, None], cols + offsets[1, :, None]
     if flip:
@@ -77,32 +81,46 @@ class TensorDataModule(L.LightningDataModule):
                  channels_last: bool) -> None:
         super().__init__()
         self.cfg = data
-        self.md5 = OmegaConf.to_container(data.md5) if isinstance(data.md5, DictConfig) else data.md5
         self.shift = augmentation.shift
         self.flip = augmentation.flip and data.hflip  # never flip data whose hflip is false (digits)
         self.order_seed, self.augment_seed, self.channels_last = order_seed, augment_seed, channels_last
         self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-        self.background = 0.0
+        self.background: float | torch.Tensor = 0.0
+        self.images: Images | None = None
+        # computed in load() where the config leaves them null
+        self.mean, self.std = (OmegaConf.to_container(v) if isinstance(v, ListConfig) else v for v in (data.mean, data.std))
+
+    def read(self) -> Images:
+        """The data set's images (uint8, on the CPU), read once."""
+        if self.images is None:
+            self.images = read_images(self.cfg)
+        return self.images
+
+    @property
+    def shape(self) -> DataShape:
+        """What the network is built for: channels, classes and the input's side."""
+        images = self.read()
+        side = input_side(self.cfg.input, images.side, images.channels)
+        return DataShape(images.channels, len(images.classes), side)
 
     def load(self, device: torch.device | str = "cpu") -> None:
-        """Read, split and convert the data once, onto `device`."""
+        """Split and convert the data once, onto `device`."""
         if self.splits:
             return
-        d = self.cfg
-        files = find_files(d.name, d.root, self.md5)
-        train_x, train_y = load_split(files["train_images"], files["train_labels"])
-        test_x, test_y = load_split(files["test_images"], files["test_labels"])
-        if not 1 <= d.val_size < len(train_y):
-            raise DataError(f"data.val_size={d.val_size} must be between 1 and {len(train_y) - 1} "
-                            f"(the training set has {len(train_y)} images).")
-        perm = torch.randperm(len(train_y), generator=torch.Generator().manual_seed(d.split_seed))
+        d, images = self.cfg, self.read()
+        check_split(d.val_size, d.batch_size, len(images.train_y))
+        perm = torch.randperm(len(images.train_y), generator=torch.Generator().manual_seed(d.split_seed))
         val_idx, train_idx = perm[:d.val_size], perm[d.val_size:]
-        raw = {"train": (train_x[train_idx], train_y[train_idx]), "val": (train_x[val_idx], train_y[val_idx]),
-               "test": (test_x, test_y)}
+        raw = {"train": (images.train_x[train_idx], images.train_y[train_idx]),
+               "val": (images.train_x[val_idx], images.train_y[val_idx]), "test": (images.test_x, images.test_y)}
+        if d.mean is None or d.std is None:  # from the training split, never from val or test
+            self.mean, self.std = channel_stats(raw["train"][0])
         memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
         for split, (x, y) in raw.items():
-            xf, self.background = to_input(x, d.input, d.mean, d.std)
+            xf, self.background = to_input(x, d.input, self.mean, self.std)
             self.splits[split] = (xf.to(device).contiguous(memory_format=memory_format), y.to(device))
+        if isinstance(self.background, torch.Tensor):
+            self.background = self.background.to(device)
         # Separate streams: batch order and augmentation draws do not shift each other.
         self.generator = torch.Generator(device=device).manual_seed(self.augment_seed)
         self.index_generator = torch.Generator().manual_seed(self.order_seed)

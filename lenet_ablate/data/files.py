@@ -12,8 +12,12 @@ import math
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
+from omegaconf import DictConfig, OmegaConf
+
+from lenet_ablate.data.images import Images, resize, tensors_md5
 
 SPLIT_FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -33,6 +37,7 @@ class DatasetSpec:
     how_to_get: str
     train_size: int = 60000                    # images in the official training file
     num_classes: int = 10
+    classes: tuple[str, ...] = tuple(str(d) for d in range(10))  # names, in label order
 
 
 # data.name: a name here, or the dotted path of a DatasetSpec of one's own.
@@ -49,6 +54,8 @@ DATASETS: Registry[DatasetSpec] = Registry("data.name", {
             "t10k-images-idx3-ubyte.gz": ("bef4ecab320f06d8554ea6380940ec79", "f78720b4224f21cce2f2ccf2d7a94c9a"),
             "t10k-labels-idx1-ubyte.gz": ("bb300cfdad3c16e7a12a480ee83cd310", "0d30e22e447f3c33dab9ed536400ac01"),
         },
+        classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                 "Ankle boot"),
         how_to_get="run `make data` (downloads, or on Debian as root: apt-get install -y dataset-fashion-mnist), "
                    "or put the four idx .gz files from https://github.com/zalandoresearch/fashion-mnist "
                    "into ./data/FashionMNIST/raw/ or pass data.root=DIR",
@@ -158,6 +165,21 @@ def read_idx(path: Path) -> torch.Tensor:
         raise DataError(f"{path}: truncated or padded: header says {dims}, i.e. {expected} bytes, "
                         f"file holds {len(payload)}; delete it and get a fresh copy.")
     return torch.frombuffer(bytearray(payload), dtype=torch.uint8).view(*dims)
+
+
+def read_idx_images(data: Any) -> Images:
+    """Both splits of the idx data set a `data` node names, as (N, 1, H, W) images (resized to
+    data.image_size where the node gives one)."""
+    md5 = OmegaConf.to_container(data.md5) if isinstance(data.md5, DictConfig) else data.md5
+    files = find_files(data.name, data.root, md5)
+    train_x, train_y = load_split(files["train_images"], files["train_labels"])
+    test_x, test_y = load_split(files["test_images"], files["test_labels"])
+    size = data.get("image_size")
+    train_x, test_x = resize(train_x.unsqueeze(1), size), resize(test_x.unsqueeze(1), size)
+    classes = DATASETS.get(data.name).classes
+    if len(classes) != DATASETS.get(data.name).num_classes:
+        classes = tuple(str(i) for i in range(DATASETS.get(data.name).num_classes))
+    return Images(train_x, train_y, test_x, test_y, classes, tensors_md5(train_x, train_y, test_x, test_y))
 
 
 def load_split(images: Path, labels: Path) -> tuple[torch.Tensor, torch.Tensor]:

@@ -17,7 +17,8 @@ def kaiming(model: nn.Module) -> None:
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-            nn.init.zeros_(m.bias)
+            if m.bias is not None:  # a network of one's own may have layers without bias
+                nn.init.zeros_(m.bias)
 
 
 def lecun(model: nn.Module) -> None:
@@ -32,7 +33,8 @@ def lecun(model: nn.Module) -> None:
             elif isinstance(m, (nn.Conv2d, nn.Linear)):
                 fan_in = m.weight[0].numel()
                 nn.init.uniform_(m.weight, -2.4 / fan_in, 2.4 / fan_in)
-                nn.init.uniform_(m.bias, -2.4 / fan_in, 2.4 / fan_in)
+                if m.bias is not None:
+                    nn.init.uniform_(m.bias, -2.4 / fan_in, 2.4 / fan_in)
             elif isinstance(m, Subsampling):
                 nn.init.uniform_(m.weight, -2.4 / m.fan_in, 2.4 / m.fan_in)
                 nn.init.uniform_(m.bias, -2.4 / m.fan_in, 2.4 / m.fan_in)

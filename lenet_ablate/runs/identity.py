@@ -75,13 +75,17 @@ def canonical(config: Any) -> Any:
 def migrate(config: dict[str, Any]) -> dict[str, Any]:
     """A stored config in today's layout (modifies and returns it): Adam's beta1, stored as
     `optimizer.momentum` before scheme 3, becomes `optimizer.betas` [beta1, 0.999]; a dropout rate
-    given alone, stored under the level "none" before 0.4.0, is named by its rate."""
+    given alone, stored under the level "none" before 0.4.0, is named by its rate; a network, which
+    before 0.7.0 was LeNet-5 with a `c3` key only, is named lenet5 (or lecun1998 for its sparse C3)."""
     opt = config.get("optimizer")
     if isinstance(opt, dict) and opt.get("name") == "adam" and "momentum" in opt and "betas" not in opt:
         opt["betas"] = [opt.pop("momentum"), 0.999]
     drop = config.get("dropout")
     if isinstance(drop, dict):
         drop["name"] = dropout_level(drop)
+    model = config.get("model")
+    if isinstance(model, dict) and "name" not in model:  # before 0.7 the network was always LeNet-5
+        model["name"] = "lecun1998" if model.get("c3") == "lecun" else "lenet5"
     return config
 
 
@@ -128,6 +132,14 @@ def stored_job_id(summary: Mapping[str, Any]) -> str | None:
     return job_id(config) if config else summary.get("job_id")
 
 
+def network_keys(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The network's name (`model`) and its own keys (`model.<key>`), as HParams and the report show them."""
+    model = migrate(plain(config)).get("model") or {}
+    own = flatten({k: v for k, v in model.items() if k not in ("name", *CONSTRUCTION_KEYS)}, "model.")
+    return {"model": model.get("name"), **{k: v if isinstance(v, (int, float, str, bool)) else str(v)
+                                           for k, v in own.items()}}
+
+
 def hparams(cfg: DictConfig | Mapping[str, Any], seed: bool = True) -> dict[str, Any]:
     """What TensorBoard's HParams shows for a run (seed=False: for a configuration of all seeds)."""
     c = migrate(plain(cfg))
@@ -137,7 +149,7 @@ def hparams(cfg: DictConfig | Mapping[str, Any], seed: bool = True) -> dict[str,
            "momentum": opt["momentum"] if "momentum" in opt else opt.get("betas", [0.0])[0],
            "weight_decay": opt["weight_decay"], "schedule": opt["schedule"],
            "dropout_p": c["dropout"]["p"], "batch_size": c["data"]["batch_size"],
-           "max_epochs": c["trainer"]["max_epochs"], "seed": c.get("seed"), "c3": c["model"]["c3"],
+           "max_epochs": c["trainer"]["max_epochs"], "seed": c.get("seed"), **network_keys(c),
            "input": c["data"]["input"]}
     if not seed:
         out.pop("seed")

@@ -12,17 +12,19 @@ from omegaconf import DictConfig, OmegaConf
 
 from lenet_ablate.errors import ConfigError, SweepError
 from lenet_ablate.runs.layout import HISTORY, sweep_axes
+from lenet_ablate.study.networks import check_networks
 from lenet_ablate.runs.guard import conflict, locked_elsewhere, refuse_message
 from lenet_ablate.runs.records import SUMMARY, atomic_write_text, read_json, write_json
 
 def validate_sweep(config: DictConfig) -> int:
     """Compose and validate every job of a multirun before the first one trains, and refuse to
-    start if any job folder holds a completed result of another configuration. Returns the number
-    of jobs; raises SweepError."""
+    start if any job folder holds a completed result of another configuration, or if a network
+    cannot be built or would not take a factor the sweep varies. Returns the number of jobs; raises
+    SweepError (or DataError for data that cannot be read)."""
     from lenet_ablate.config import validate  # the torch boundary: this layer imports torch only here
 
     fixed, axes = sweep_axes(config)
-    combos, conflicts = list(itertools.product(*axes)), []
+    combos, conflicts, typed_jobs = list(itertools.product(*axes)), [], []
     for combo in combos:
         try:
             job = compose(config_name=config.hydra.job.config_name, overrides=[*fixed, *combo],
@@ -30,11 +32,13 @@ def validate_sweep(config: DictConfig) -> int:
             typed = validate(job)
         except ConfigError as exc:
             raise SweepError(f"{exc} (job {' '.join(combo)})") from None
+        typed_jobs.append(typed)
         blocked = conflict(Path(config.hydra.sweep.dir) / job.hydra.sweep.subdir, typed)
         if blocked:
             conflicts.append(blocked)
     if conflicts:
         raise SweepError(refuse_message(conflicts))
+    check_networks(typed_jobs)
     return len(combos)
 
 

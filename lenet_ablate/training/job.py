@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 
-from lenet_ablate.errors import Interrupted, ResultExists
+from lenet_ablate.errors import ConfigError, Interrupted, ResultExists
 
 import ctypes
 import socket
@@ -28,11 +28,14 @@ from omegaconf import DictConfig, OmegaConf
 
 import lenet_ablate
 from lenet_ablate.data.datamodule import TensorDataModule
-from lenet_ablate.data.files import DATASETS, DataError
+from lenet_ablate.data.files import DataError
+from lenet_ablate.data.images import DataShape, data_shape
 from lenet_ablate.runs import stopping
 from lenet_ablate.runs.guard import conflict, job_lock, refuse_message
-from lenet_ablate.runs.identity import SCHEME, config_id, factors, hparams, job_id, plain, stored_job_id
-from lenet_ablate.model.network import build_model, parameter_table
+from lenet_ablate.runs.identity import (SCHEME, config_id, factors, hparams, job_id, network_keys, plain,
+                                       stored_job_id)
+from lenet_ablate.model.heads import RBFHead
+from lenet_ablate.model.network import Network, build_network, parameter_table
 from lenet_ablate.training.module import DivergedError, LeNetModule, evaluate
 from lenet_ablate.runs.records import SUMMARY, git_info, read_json, write_json
 from lenet_ablate.training.seeding import stream_seeds
@@ -126,7 +129,7 @@ def _run_locked(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None
         summary["status"] = "completed"
     except DivergedError as exc:
         summary.update(status="diverged", error=str(exc))
-    except DataError as exc:  # the user's to fix, the same for every job: stop (the CLI prints it)
+    except (DataError, ConfigError) as exc:  # the user's to fix, the same for every job: stop (the CLI prints it)
         summary.update(status="failed", error=str(exc))
         raise
     except (Interrupted, KeyboardInterrupt) as exc:
@@ -174,11 +177,16 @@ def _stage(trainer: L.Trainer, stage: Any, *args: Any, **kwargs: Any) -> Any:
         raise
 
 
-def initial_model(cfg: DictConfig) -> torch.nn.Module:
+def initial_network(cfg: DictConfig, shape: DataShape | None = None) -> Network:
     """The network `cfg` starts from, drawn from the seed's init stream only (so augmentation,
     dropout or batch order settings do not change the initial weights)."""
     torch.manual_seed(stream_seeds(cfg.seed)["init"])
-    return build_model(cfg)
+    return build_network(cfg, shape or data_shape(cfg.data))
+
+
+def initial_model(cfg: DictConfig) -> torch.nn.Module:
+    """The module of initial_network(cfg)."""
+    return initial_network(cfg).module
 
 
 def _trainer(cfg: DictConfig, job_dir: Path, quiet: bool, devices: Any,
@@ -196,12 +204,13 @@ def _trainer(cfg: DictConfig, job_dir: Path, quiet: bool, devices: Any,
     return trainer, logger
 
 
-def _log_model(label: str, model: torch.nn.Module, params: dict[str, int]) -> None:
-    log.info("%s: %d trainable parameters (%s)", label, params["total"],
-             ", ".join(f"{k} {v}" for k, v in params.items() if k != "total"))
-    if hasattr(model.head, "templates"):  # the RBF head
-        log.info("RBF codebook %s: minimum pairwise Hamming distance %d", model.head.templates_name,
-                 min_hamming_distance(model.head.templates))
+def _log_model(label: str, network: Network, params: dict[str, int]) -> None:
+    log.info("%s: model=%s, %d trainable parameters (%s)", label, network.name, params["total"],
+             ", ".join(f"{k} {v}" for k, v in params.items() if k != "total") or "in total")
+    for head in network.module.modules():
+        if isinstance(head, RBFHead):
+            log.info("RBF codebook %s: minimum pairwise Hamming distance %d", head.templates_name,
+                     min_hamming_distance(head.templates))
 
 
 def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, devices: Any) -> dict[str, Any]:
@@ -212,19 +221,20 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
         torch.set_num_threads(int(cfg.trainer.threads or threads))
     data = TensorDataModule(cfg.data, cfg.augmentation, order_seed=streams["batch_order"],
                             augment_seed=streams["augmentation"], channels_last=cfg.trainer.channels_last)
-    model = initial_model(cfg)
-    params = parameter_table(model)
+    network = initial_network(cfg, data.shape)
+    model, params = network.module, parameter_table(network.module)
     label = job_dir.name
-    module = LeNetModule(model, plain(cfg.optimizer), cfg.trainer.max_epochs, DATASETS.get(cfg.data.name).num_classes,
+    module = LeNetModule(model, plain(cfg.optimizer), cfg.trainer.max_epochs, data.shape.num_classes,
                          channels_last=cfg.trainer.channels_last, dropout_seed=streams["dropout"],
-                         epoch_log=(lambda line: log.info("%s %s", label, line)) if quiet else None)
+                         epoch_log=(lambda line: log.info("%s %s", label, line)) if quiet else None,
+                         loss=network.loss)
     if cfg.trainer.compile:
         module.model = torch.compile(module.model)
     checkpoint = ModelCheckpoint(dirpath=job_dir / "checkpoints", filename="best", monitor="val/acc",
                                  mode="max", save_top_k=1)
     timer = EpochTimer()
     trainer, logger = _trainer(cfg, job_dir, quiet, devices, [checkpoint, timer])
-    _log_model(label, model, params)
+    _log_model(label, network, params)
     _stage(trainer, trainer.fit, module, datamodule=data)
     best_epoch = int(torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)["epoch"]) + 1
     _stage(trainer, trainer.test, module, datamodule=data, ckpt_path=checkpoint.best_model_path, verbose=False)
@@ -236,8 +246,19 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
     return {"metrics": metrics, "epochs": trainer.current_epoch, "best_epoch": best_epoch,
             "epoch_times_s": timer.times, "history": _history(module, timer), "host": socket.gethostname(),
             "threads": torch.get_num_threads(), "parameters": params,
+            "network": {**network_keys(cfg), "takes": list(network.takes), "parameters": params["total"]},
+            "data_set": _data_record(data),
             "per_class_test_acc": [row[i] / max(1, sum(row)) for i, row in enumerate(confusion)],
             "confusion_matrix": confusion, "checkpoint": checkpoint.best_model_path}
+
+
+def _data_record(data: TensorDataModule) -> dict[str, Any]:
+    """What the job trained on: the decoded images' MD5, classes, shape and the scaling used."""
+    images, shape = data.read(), data.shape
+    return {"md5": images.md5, "classes": list(images.classes), "channels": shape.in_channels,
+            "image_size": images.side, "input_size": shape.image_size,
+            "train_images": len(images.train_y), "test_images": len(images.test_y),
+            "mean": data.mean, "std": data.std}
 
 
 def _history(module: LeNetModule, timer: EpochTimer) -> dict[str, list[float]]:
@@ -250,8 +271,8 @@ def _history(module: LeNetModule, timer: EpochTimer) -> dict[str, list[float]]:
 
 def _final_metrics(trainer: L.Trainer, module: LeNetModule, data: TensorDataModule) -> dict[str, float]:
     """The best checkpoint's accuracy and loss on the three splits (train and val un-augmented)."""
-    train_acc, train_loss = evaluate(module.model, data.eval_batches("train"))
-    val_acc, val_loss = evaluate(module.model, data.eval_batches("val"))
+    train_acc, train_loss = evaluate(module.model, data.eval_batches("train"), module.loss_fn)
+    val_acc, val_loss = evaluate(module.model, data.eval_batches("val"), module.loss_fn)
     return {"train_acc": train_acc, "train_loss": train_loss, "val_acc": val_acc, "val_loss": val_loss,
             "test_acc": float(trainer.callback_metrics["test/acc"]),
             "test_loss": float(trainer.callback_metrics["test/loss"])}

@@ -12,7 +12,8 @@ import lightning as L
 import torch
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
-from lenet_ablate.model.network import LeNet5
+from torch import nn
+
 from lenet_ablate.options import build
 
 
@@ -28,13 +29,18 @@ class EpochRecord:
     val_loss: float
 
 
-class LeNetModule(L.LightningModule):
-    """Trains a LeNet5 and logs train/val/test loss and accuracy per epoch."""
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
-    def __init__(self, model: LeNet5, optimizer: dict[str, Any], max_epochs: int, num_classes: int,
+
+class LeNetModule(L.LightningModule):
+    """Trains a network (LeNet-5 or one's own) and logs train/val/test loss and accuracy per epoch.
+    `loss` is the network's head's loss (default: the model's own `loss` method, as LeNet5 has)."""
+
+    def __init__(self, model: nn.Module, optimizer: dict[str, Any], max_epochs: int, num_classes: int,
                  channels_last: bool = False, epoch_log: Callable[[str], None] | None = None,
-                 dropout_seed: int | None = None) -> None:
+                 dropout_seed: int | None = None, loss: Loss | None = None) -> None:
         super().__init__()
+        self.loss_fn: Loss = loss or model.loss
         self.dropout_seed = dropout_seed
         self.epoch_log = epoch_log
         self.model = model.to(memory_format=torch.channels_last) if channels_last else model
@@ -55,7 +61,7 @@ class LeNetModule(L.LightningModule):
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, y = batch
         scores = self.model(x)
-        loss = self.model.loss(scores, y)
+        loss = self.loss_fn(scores, y)
         with torch.no_grad():
             self.train_sums[0] += loss * len(y)
             self.train_sums[1] += (scores.argmax(1) == y).sum()
@@ -91,7 +97,7 @@ class LeNetModule(L.LightningModule):
                    acc: MulticlassAccuracy) -> torch.Tensor:
         x, y = batch
         scores = self.model(x)
-        loss = self.model.loss(scores, y)
+        loss = self.loss_fn(scores, y)
         acc.update(scores, y)
         self.log(f"{split}/loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
         return scores
@@ -124,15 +130,18 @@ class LeNetModule(L.LightningModule):
 
 
 @torch.inference_mode()
-def evaluate(model: LeNet5, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> tuple[float, float]:
-    """Accuracy and mean loss of `model` (in eval mode) over un-augmented batches."""
+def evaluate(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+             loss: Loss | None = None) -> tuple[float, float]:
+    """Accuracy and mean loss (`loss`, default the model's own) of `model` (in eval mode) over
+    un-augmented batches."""
+    loss = loss or model.loss
     was_training = model.training
     model.eval()
     correct, loss_sum, n = 0, 0.0, 0
     for x, y in batches:
         scores = model(x)
         correct += int((scores.argmax(1) == y).sum())
-        loss_sum += float(model.loss(scores, y)) * len(y)
+        loss_sum += float(loss(scores, y)) * len(y)
         n += len(y)
     model.train(was_training)
     return correct / n, loss_sum / n
