@@ -9,9 +9,11 @@ user's own can pass its target any arguments.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
@@ -178,7 +180,7 @@ def _typed(cfg: DictConfig, choices: Any) -> DictConfig:
                 if key not in known:
                     typed[key] = plain[key]
             typed.optimizer = _typed_given(plain.optimizer, OptimizerConfig, "optimizer")
-            typed.data = _typed_given(plain.data, DataConfig, "data")
+            typed.data = _typed_given(plain.data, DataConfig, "data", resolve=False)
         typed.dropout.name = dropout_level(typed.dropout)
         OmegaConf.to_container(typed, resolve=True, throw_on_missing=True)
     except OmegaConfBaseException as exc:
@@ -187,10 +189,11 @@ def _typed(cfg: DictConfig, choices: Any) -> DictConfig:
     return typed
 
 
-def _typed_given(node: DictConfig, schema: type, key: str) -> DictConfig:
-    """`node` typed by `schema`, with only the keys its YAML sets (optional fields left out)."""
+def _typed_given(node: DictConfig, schema: type, key: str, resolve: bool = True) -> DictConfig:
+    """`node` typed by `schema`, with only the keys its YAML sets (optional fields left out);
+    `resolve=False` keeps its interpolations (a factor that sets `data.batch_size: ${...}`)."""
     try:
-        given = OmegaConf.to_container(node, resolve=True)
+        given = OmegaConf.to_container(node, resolve=resolve)
         typed = OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(schema), given))
     except OmegaConfBaseException as exc:
         exc.full_key = f"{key}.{getattr(exc, 'full_key', '')}".rstrip(".")
@@ -198,9 +201,20 @@ def _typed_given(node: DictConfig, schema: type, key: str) -> DictConfig:
     return OmegaConf.create({k: v for k, v in typed.items() if k in given})
 
 
-def _check_model_and_data(typed: DictConfig) -> None:
+def option_file(group: str, choice: Any, sources: Any) -> str | None:
+    """The YAML file an option was read from (`group/choice.yaml` in the first config source that
+    holds it, as Hydra searches them: the package's conf/, then --config-dir), or None."""
+    for source in reversed(list(sources or [])):
+        if source.get("schema") == "file" and choice is not None:
+            path = Path(str(source.get("path"))) / group / f"{choice}.yaml"
+            if path.is_file():
+                return str(path)
+    return None
+
+
+def _check_model_and_data(typed: DictConfig, model_file: str | None = None) -> None:
     d = typed.data
-    target_object(typed.model.get("_target_"), f"model={typed.model.name}")
+    target_object(typed.model.get("_target_"), f"model={typed.model.name}" + (f" ({model_file})" if model_file else ""))
     INPUTS.get(d.input)
     if "templates" in typed.head:
         TEMPLATES.get(typed.head.templates)
@@ -283,7 +297,11 @@ def validate(cfg: DictConfig, choices: Any = None) -> DictConfig:
     if choices is None and "hydra" in cfg:
         choices = OmegaConf.select(cfg, "hydra.runtime.choices")
     typed = _typed(cfg, choices)
-    _check_model_and_data(typed)
+    if "hydra" in cfg:
+        sources = OmegaConf.select(cfg, "hydra.runtime.config_sources")
+    else:
+        sources = HydraConfig.get().runtime.config_sources if HydraConfig.initialized() else None
+    _check_model_and_data(typed, option_file("model", (choices or {}).get("model"), sources))
     _check_optimizer(typed.optimizer)
     _check_run(typed)
     _check_study(typed)

@@ -87,7 +87,7 @@ def test_datamodule_split_sizes_and_normalisation(tiny_data):
 
 
 def test_lecun32_input_range():
-    x, bg = to_input(torch.tensor([[[0, 255] + [0] * 26] * 28], dtype=torch.uint8), "lecun32", 0, 1)
+    x, bg = to_input(torch.tensor([[[[0, 255] + [0] * 26] * 28]], dtype=torch.uint8), "lecun32", 0, 1)
     assert x.shape == (1, 1, 32, 32) and bg == pytest.approx(-0.1)
     assert x.min().item() == pytest.approx(-0.1) and x.max().item() == pytest.approx(1.175)
 

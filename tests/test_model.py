@@ -12,6 +12,7 @@ from lenet_ablate import compose, config_dir
 from lenet_ablate.config import validate
 from lenet_ablate.model.heads import RBFHead
 from lenet_ablate.model.layers import MaskedConv2d, ScaledTanh, Subsampling
+from lenet_ablate.data.images import DataShape
 from lenet_ablate.model.network import LeNet5, build_model, parameter_table
 from lenet_ablate.training.module import LeNetModule
 from lenet_ablate.options import build
@@ -44,8 +45,8 @@ def test_groups_are_the_documented_ones():
 def test_every_option_composes_and_trains_a_step(group, option):
     cfg = composed(f"{group}={option}")
     torch.manual_seed(0)
-    model = build_model(cfg)
     size = 32 if cfg.data.input == "lecun32" else 28
+    model = build_model(cfg, DataShape(1, 10, size))  # (data=folder / torchvision would read their data)
     x, y = torch.randn(8, 1, size, size), torch.arange(8) % 10
     scores = model(x)
     assert scores.shape == (8, 10)

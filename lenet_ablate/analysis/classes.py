@@ -17,8 +17,14 @@ CLASS_NAMES = {
 }
 
 
-def class_names(configs: pd.DataFrame) -> list[str]:
-    """The class names of the configurations' data set (digits for MNIST and unknown sets)."""
+def class_names(configs: pd.DataFrame, runs: pd.DataFrame | None = None) -> list[str]:
+    """The class names of the configurations' data set: as the jobs recorded them (a folder's class
+    folders, a torchvision set's classes) where they all agree, else by data set name (digits for
+    MNIST and unknown sets)."""
+    if runs is not None and "_classes" in runs:
+        recorded = {tuple(c) for c in runs._classes if isinstance(c, list)}
+        if len(recorded) == 1:
+            return list(recorded.pop())
     names = {str((c.get("data") or {}).get("name", "")) for c in configs._config}
     return CLASS_NAMES.get(names.pop(), [str(i) for i in range(10)]) if len(names) == 1 else [str(i) for i in range(10)]
 

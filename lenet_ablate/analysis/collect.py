@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 from tbparse import SummaryReader
 
 from lenet_ablate.runs.guard import locked_elsewhere
-from lenet_ablate.runs.identity import config_id
+from lenet_ablate.runs.identity import config_id, network_keys
 from lenet_ablate.analysis.outcomes import TARGET, History, JobRecord, measure_all
 from lenet_ablate.runs.layout import HISTORY, sweep_axes
 from lenet_ablate.runs.records import SUMMARY, read_json
@@ -92,9 +92,24 @@ def job_row(job: Path, sweep_name: str) -> dict[str, Any]:
         for metric in ("acc", "loss"):
             row[f"{split}_{metric}"] = (s.get("metrics") or {}).get(f"{split}_{metric}")
     row["_confusion"] = s.get("confusion_matrix")
+    row.update(_network_columns(s, config))
     if status == "completed":
         row.update(_outcomes(job, s, config))
     return row
+
+
+def _network_columns(summary: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """The network (`model`: its name and own keys), its trainable parameters and what it took, and
+    the data (name, root, MD5 of the images as decoded): summaries before 0.7 were LeNet-5 on idx files."""
+    keys = network_keys(config) if config else {}
+    net = summary.get("network") or {}
+    data = summary.get("data_set") or {}
+    own = ", ".join(f"{k.split('.', 1)[1]}={v}" for k, v in keys.items() if k != "model")
+    return {"model": keys.get("model"), "model_keys": own,
+            "parameters": net.get("parameters", (summary.get("parameters") or {}).get("total")),
+            "model_takes": " ".join(net["takes"]) if "takes" in net else None,
+            "data": (config.get("data") or {}).get("name"), "data_root": (config.get("data") or {}).get("root"),
+            "data_md5": data.get("md5"), "_classes": data.get("classes")}
 
 
 def _outcomes(job: Path, summary: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:

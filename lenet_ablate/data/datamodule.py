@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from omegaconf import ListConfig, OmegaConf
 
-from lenet_ablate.data.images import DataShape, Images, check_split, read_images
+from lenet_ablate.data.images import DataShape, Images, check_split
+from lenet_ablate.data.sources import read_images
 from lenet_ablate.data.inputs import channel_stats, input_side, to_input
 
 

@@ -1,11 +1,10 @@
 """The images a job trains on, whatever their source: the record every loader returns, the shape the
-network is built for, and the one function that reads a `data` config node (`read_images`)."""
+network is built for, and helpers every loader shares (lenet_ablate.data.sources reads a `data` node)."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
@@ -62,43 +61,6 @@ def resize(x: torch.Tensor, size: int | None) -> torch.Tensor:
     out = torch.nn.functional.interpolate(x.float(), size=(size, size), mode="bilinear", antialias=True,
                                           align_corners=False)
     return out.round_().clamp_(0, 255).to(torch.uint8)
-
-
-def read_images(data: Any) -> Images:
-    """The images a `data` node (conf/data) names: an idx data set (fashion_mnist, mnist or one's
-    own DatasetSpec), `folder` (data.root in the ImageFolder layout) or `torchvision` (data.dataset).
-    Raises DataError saying what is wrong and how to fix it."""
-    if data.name == FOLDER:
-        from lenet_ablate.data.folder import read_folder
-
-        return read_folder(data.root, data.get("image_size"))
-    if data.name == TORCHVISION:
-        from lenet_ablate.data.tvsets import read_torchvision
-
-        return read_torchvision(data.dataset, data.root, data.get("image_size"), data.get("dataset_args"))
-    from lenet_ablate.data.files import read_idx_images
-
-    return read_idx_images(data)
-
-
-def data_shape(data: Any) -> DataShape:
-    """The shape a `data` node gives the network, known before training: an idx set's from its spec,
-    a folder's from its cache record (decoding and caching it on first use), a torchvision set's by
-    reading it."""
-    from lenet_ablate.data.inputs import input_side
-
-    if data.name == FOLDER:
-        from lenet_ablate.data.folder import folder_geometry
-
-        channels, side, classes = folder_geometry(str(data.root), data.get("image_size"))
-    elif data.name == TORCHVISION:
-        images = read_images(data)
-        channels, side, classes = images.channels, images.side, len(images.classes)
-    else:
-        from lenet_ablate.data.files import DATASETS
-
-        channels, side, classes = 1, data.get("image_size") or 28, DATASETS.get(data.name).num_classes
-    return DataShape(channels, classes, input_side(data.input, side, channels))
 
 
 def check_split(val_size: int, batch_size: int, train_count: int) -> None:

@@ -9,10 +9,9 @@ Imports no torch.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from typing import Any, Iterable, Mapping
-
-from hydra.utils import get_object
 
 from lenet_ablate.errors import ConfigError
 
@@ -26,12 +25,29 @@ def target_object(target: Any, where: str) -> Any:
     cannot be imported."""
     if not isinstance(target, str) or not target:
         raise ConfigError(f"{where}: no `_target_` (the dotted path of the network's class or factory)")
-    try:
-        return get_object(target)
-    except Exception as exc:  # Hydra raises ImportError or its own error for a bad path
-        cause = exc.__cause__ or exc
-        raise ConfigError(f"{where}: _target_ {target!r} cannot be imported ({type(cause).__name__}: "
-                          f"{str(cause).splitlines()[0] if str(cause) else ''}); is its module on PYTHONPATH?") from None
+    parts = target.split(".")
+    for cut in range(len(parts) - 1, 0, -1):  # the longest importable module, then attributes
+        module = ".".join(parts[:cut])
+        try:
+            obj = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and module.startswith(exc.name):
+                continue  # this prefix is not a module: try a shorter one
+            why = f"importing {module!r}: no module named {exc.name!r}"
+            break
+        except Exception as exc:  # the module itself fails to import: say how
+            why = f"importing {module!r} raised {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            break
+        try:
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+            return obj
+        except AttributeError:
+            why = f"module {module!r} has no {'.'.join(parts[cut:])!r}"
+            break
+    else:
+        why = f"no module named {parts[0]!r}; is it on PYTHONPATH?"
+    raise ConfigError(f"{where}: _target_ {target!r} cannot be imported ({why})")
 
 
 def declared(target: Any) -> frozenset[str]:

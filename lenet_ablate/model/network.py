@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from omegaconf import DictConfig
 from torch import nn
 
-from lenet_ablate.data.images import DataShape, data_shape
+from lenet_ablate.data.images import DataShape
+from lenet_ablate.data.sources import data_shape
 from lenet_ablate.errors import ConfigError
 from lenet_ablate.model.contract import NETWORK_FACTORS, declared, target_object
 from lenet_ablate.model.layers import MaskedConv2d, lecun_c3_mask

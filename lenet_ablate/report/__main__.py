@@ -93,6 +93,38 @@ def _report_sweep(sweep: Path, out: Path, args: argparse.Namespace, levels: dict
     return runs, tuning, analysis
 
 
+def _setting(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The networks and data a sweep's jobs trained (sweeps are pooled only where these agree)."""
+    if "model" not in frame:
+        return ()
+    return tuple(sorted({f"{m}|{d}|{r}" for m, d, r in zip(frame.model, frame.data, frame.data_root)
+                         if isinstance(m, str)}))
+
+
+def _pool(frames: list[pd.DataFrame], analyses: list[Analysis], records: list, out: Path,
+          levels: dict[str, str], default: dict) -> set[str]:
+    """The pooled reports: one per network and data setting that two or more sweeps share ("study"
+    for the setting of the most sweeps, "study-<network>-<data>" for others); a sweep of another
+    network or data set is never pooled with them. Returns the report folders' names."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, frame in enumerate(frames):
+        groups.setdefault(_setting(frame), []).append(i)
+    names = set()
+    for rank, (setting, members) in enumerate(sorted(groups.items(), key=lambda kv: -len(kv[1]))):
+        if len(members) < 2:
+            continue
+        name = "study" if rank == 0 else "study-" + "-".join(dict.fromkeys(
+            part for s in setting for part in s.split("|")[:2]))
+        # The pooled report is a fixed-n analysis of every seed: looks belong to one sweep's design.
+        strictest = replace(min((analyses[i] for i in members), key=lambda a: (a.alpha, -a.min_effect)),
+                            design=None, pace=None, pooled=True)
+        report_runs(pd.concat([frames[i] for i in members], ignore_index=True), out / name,
+                    f"lenet_ablate report: {name}", levels, default, strictest, records)
+        print(f"report: {len(members)} sweeps of the same network and data -> {out / name}/report.md, report.html")
+        names.add(name)
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line; returns the exit status."""
     args = _parser().parse_args(argv)
@@ -112,15 +144,9 @@ def main(argv: list[str] | None = None) -> int:
                 analyses.append(done[2])
         if not frames:
             raise ReportError("the sweep folders hold no jobs")
-        if len(frames) > 1:
-            # The pooled report is a fixed-n analysis of every seed: looks belong to one sweep's design.
-            strictest = replace(min(analyses, key=lambda a: (a.alpha, -a.min_effect)), design=None, pace=None,
-                                 pooled=True)
-            report_runs(pd.concat(frames, ignore_index=True), args.out / "study", "lenet_ablate report: study",
-                        levels, default, strictest, records)
-            print(f"report: all sweeps -> {args.out / 'study'}/report.md, report.html")
+        pooled = _pool(frames, analyses, records, args.out, levels, default)
         if not args.sweeps:  # every sweep was reported: reports of sweeps that no longer exist go
-            for stale in remove_stale(args.out, {*names.values(), "study"}):
+            for stale in remove_stale(args.out, {*names.values(), *pooled}):
                 print(f"report: removed {stale} (no sweep maps to it any more)")
     except (ReportError, OSError) as exc:
         print(f"report: error: {exc}", file=sys.stderr)

@@ -49,6 +49,24 @@ def _config_rows(configs: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _networks_line(runs: pd.DataFrame) -> str:
+    """Which networks and data the jobs trained: name, own keys, trainable parameters, the factor
+    groups each takes (a factor it does not take is never varied on it), and the data."""
+    if "model" not in runs or runs.model.isna().all():
+        return "Network: not recorded."
+    nets = runs.dropna(subset=["model"]).fillna({"model_keys": "", "model_takes": "", "parameters": -1})
+    parts = []
+    for (name, keys, takes), group in nets.groupby(["model", "model_keys", "model_takes"], sort=False):
+        params = sorted({int(p) for p in group.parameters if p >= 0})
+        parts.append(f"{name}{f' ({keys})' if keys else ''}: " +
+                     (f"{', '.join(f'{p:,}' for p in params)} trainable parameters, " if params else "") +
+                     (f"takes {', '.join(takes.split())}" if takes else "factor groups taken not recorded") +
+                     f" ({len(group)} jobs)")
+    data = nets.groupby(["data", "data_root"], dropna=False, sort=False).size()
+    shown = "; ".join(f"{d}{f' ({r})' if isinstance(r, str) else ''}: {n} jobs" for (d, r), n in data.items())
+    return f"Network: {'; '.join(parts)}. Data: {shown}."
+
+
 def _header(rep: Report, runs: pd.DataFrame, baseline: dict[str, str], tuned_sweep: bool) -> None:
     counts = runs.status.value_counts().to_dict()
     running = int((runs.error == RUNNING_NOW).sum()) if "error" in runs else 0
@@ -60,6 +78,7 @@ def _header(rep: Report, runs: pd.DataFrame, baseline: dict[str, str], tuned_swe
         prov = runs.dropna(subset=["git_commit"]).groupby(["version", "git_commit", "git_dirty"], dropna=False)
         rep.text("Code: " + "; ".join(f"lenet_ablate {v}, commit {str(c)[:10]}{' (dirty tree)' if d else ''}: "
                                       f"{n} jobs" for (v, c, d), n in prov.size().items()))
+    rep.text(_networks_line(runs))
     rep.text(RULES)
     if tuned_sweep:
         rep.text(TUNED_RULES)
@@ -155,10 +174,10 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], defau
         _noise_section(rep, runs, analysis, csv)
         # as the comparisons: seeds that never learned are left out (classes, claims, ANOVA)
         learned = learned_seeds(done)
-        class_section(rep, configs, learned, class_names(configs), blocks, csv)
+        class_section(rep, configs, learned, class_names(configs, runs), blocks, csv)
         if views and any(c == "fashion_mnist" for c in configs._config.map(lambda c: c.get("data", {}).get("name"))):
             _claims(rep, views, {"default lr": configs, "tuned lr": tuned_configs}, analysis.alpha,
-                    _evidence(views, learned, results, class_names(configs)))
+                    _evidence(views, learned, results, class_names(configs, runs)))
         anova = stats.anova_table(learned, factor_names(view), analysis.outcome)
         if anova is not None:
             rep.heading(f"Factorial: main effects and two-factor interactions (type-II ANOVA on "

@@ -15,7 +15,7 @@ from lenet_ablate.runs.identity import config_id
 def check_networks(configs: Iterable[DictConfig]) -> None:
     """Build each distinct configuration's network once and refuse a sweep that varies a factor
     its network does not take. Raises SweepError, ConfigError or DataError."""
-    from lenet_ablate.data.images import data_shape  # the torch boundary (as validate_sweep's)
+    from lenet_ablate.data.sources import data_shape  # the torch boundary (as validate_sweep's)
     from lenet_ablate.model.contract import NETWORK_FACTORS, declared, target_object, untaken_varied
     from lenet_ablate.model.network import build_network
 

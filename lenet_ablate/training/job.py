@@ -29,7 +29,8 @@ from omegaconf import DictConfig, OmegaConf
 import lenet_ablate
 from lenet_ablate.data.datamodule import TensorDataModule
 from lenet_ablate.data.files import DataError
-from lenet_ablate.data.images import DataShape, data_shape
+from lenet_ablate.data.images import DataShape
+from lenet_ablate.data.sources import data_shape
 from lenet_ablate.runs import stopping
 from lenet_ablate.runs.guard import conflict, job_lock, refuse_message
 from lenet_ablate.runs.identity import (SCHEME, config_id, factors, hparams, job_id, network_keys, plain,

@@ -1,0 +1,37 @@
+"""Where a job's images come from (`data.name`): an idx data set, a folder of one's own, or a
+torchvision data set; `read_images` reads any of them, `data_shape` says what a network is built for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lenet_ablate.data.files import DATASETS, read_idx_images
+from lenet_ablate.data.folder import folder_geometry, read_folder
+from lenet_ablate.data.images import FOLDER, TORCHVISION, DataShape, Images
+from lenet_ablate.data.inputs import input_side
+from lenet_ablate.data.tvsets import read_torchvision
+
+
+def read_images(data: Any) -> Images:
+    """The images a `data` node (conf/data) names: an idx data set (fashion_mnist, mnist or one's
+    own DatasetSpec), `folder` (data.root in the ImageFolder layout) or `torchvision` (data.dataset).
+    Raises DataError saying what is wrong and how to fix it."""
+    if data.name == FOLDER:
+        return read_folder(data.root, data.get("image_size"))
+    if data.name == TORCHVISION:
+        return read_torchvision(data.dataset, data.root, data.get("image_size"), data.get("dataset_args"))
+    return read_idx_images(data)
+
+
+def data_shape(data: Any) -> DataShape:
+    """The shape a `data` node gives the network, known before training: an idx set's from its spec,
+    a folder's from its cache record (decoding and caching it on first use), a torchvision set's by
+    reading it."""
+    if data.name == FOLDER:
+        channels, side, classes = folder_geometry(str(data.root), data.get("image_size"))
+    elif data.name == TORCHVISION:
+        images = read_images(data)
+        channels, side, classes = images.channels, images.side, len(images.classes)
+    else:
+        channels, side, classes = 1, data.get("image_size") or 28, DATASETS.get(data.name).num_classes
+    return DataShape(channels, classes, input_side(data.input, side, channels))
