@@ -36,9 +36,10 @@ class RBFHead(nn.Module):
     def __init__(self, in_features: int, num_classes: int, templates: str, j: float,
                  templates_seed: int) -> None:
         super().__init__()
-        book = codebook(templates, num_classes, seed=templates_seed)
+        book = codebook(templates, num_classes, seed=templates_seed, length=in_features)
         if book.shape[1] != in_features:
-            raise ValueError(f"RBF templates have {book.shape[1]} entries, the layer before has {in_features}")
+            raise ValueError(f"RBF templates {templates!r} have {book.shape[1]} entries, the layer before has "
+                             f"{in_features} (head.templates=random makes codes of any length)")
         self.register_buffer("templates", book)
         self.templates_name = templates
         self.j = float(j)

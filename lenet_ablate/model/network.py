@@ -127,7 +127,12 @@ def build_network(cfg: DictConfig, shape: DataShape) -> Network:
 
     offered = {**{f: _layer(cfg[f]) for f in NETWORK_FACTORS if f != "head"}, "head": head,
                "in_channels": shape.in_channels, "num_classes": shape.num_classes, "image_size": shape.image_size}
-    model = build(cfg.model, **{k: v for k, v in offered.items() if k in takes})
+    try:
+        model = build(cfg.model, **{k: v for k, v in offered.items() if k in takes})
+    except ConfigError:
+        raise
+    except Exception as exc:  # the user's network (or a layer it asked for) cannot be built with these
+        raise ConfigError(f"model={name} cannot be built: {_root_cause(exc)}") from None
     _check_output(model, name, shape)
     build(cfg.init, model)
     with torch.no_grad():  # whatever the init, unconnected C3 weights start (and stay) at zero
@@ -136,6 +141,13 @@ def build_network(cfg: DictConfig, shape: DataShape) -> Network:
                 m.weight.mul_(m.mask)
     loss = heads[-1].loss if heads and hasattr(heads[-1], "loss") else F.cross_entropy
     return Network(model, loss, tuple(f for f in NETWORK_FACTORS if f in takes), name)
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost error of a chain (Hydra wraps a target's error in its InstantiationException)."""
+    while exc.__cause__ is not None or (exc.__context__ is not None and not exc.__suppress_context__):
+        exc = exc.__cause__ or exc.__context__
+    return f"{type(exc).__name__}: {str(exc).splitlines()[-1] if str(exc) else ''}"
 
 
 def _check_output(model: nn.Module, name: str, shape: DataShape) -> None:

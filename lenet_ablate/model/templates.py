@@ -68,9 +68,10 @@ TEMPLATES: Registry[Callable[[int, int], torch.Tensor]] = Registry("head.templat
 })
 
 
-def codebook(name: str, num_classes: int = 10, seed: int = 0) -> torch.Tensor:
-    """The (num_classes, 84) codebook `name` (head.templates) makes."""
-    book = TEMPLATES.get(name)(num_classes, seed)
+def codebook(name: str, num_classes: int = 10, seed: int = 0, length: int = 84) -> torch.Tensor:
+    """The (num_classes, 84) codebook `name` (head.templates) makes; `random` makes codes of any
+    `length` (the features a network of one's own gives its head)."""
+    book = random_codebook(num_classes, length, seed) if name == "random" else TEMPLATES.get(name)(num_classes, seed)
     if book.shape[0] != num_classes:
         raise ValueError(f"template set {name!r} has {book.shape[0]} codes, the data has {num_classes} classes")
     return book
