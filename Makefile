@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install train ablate ablate-fair report tensorboard tensorboard-jobs test test-slow test-slurm bench data clean
+.PHONY: install train ablate ablate-fair report tensorboard tensorboard-jobs test test-slow test-slurm bench data folder-data example-own clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,17 @@ bench: $(STAMP)
 
 data: $(STAMP)           ## Fashion-MNIST by whatever route works here
 	$(PY) -m lenet_ablate.data.getdata
+
+folder-data: data       ## Fashion-MNIST as a folder of PNGs (data/fashion_mnist_png), for trying data=folder
+	$(PY) -m lenet_ablate.data.export fashion_mnist data/fashion_mnist_png
+
+# The worked example of docs/your_own.md: a network of one's own (docs/examples/smallcnn.py) on the
+# PNG folder, experiment=activation with seeds=auto, then its report (multirun_reports/own_activation).
+example-own: folder-data
+	PYTHONPATH=docs/examples $(PY) -m lenet_ablate --config-dir docs/examples/conf model=smallcnn \
+	  data=folder data.root=data/fashion_mnist_png experiment=activation trainer.max_epochs=10 \
+	  study_dir=multirun/own $(PARALLEL)
+	$(PY) -m lenet_ablate.report multirun/own/activation
 
 clean:
 	rm -rf outputs multirun multirun_reports/*/

@@ -9,6 +9,8 @@ warm-up epoch), images/s, test accuracy after the same epochs, the speed-up b/a,
 the arithmetic floor (FLOPs per epoch / measured matmul peak); writes everything to a JSON file.
 (c) concurrency: N augmented lenet_ablate jobs started at once (the CPU's cores split between them,
     or all on one GPU): seconds per epoch of each and images/s in total, against one job.
+(d) the same images as idx files and as a PNG folder (data=folder), 1 thread, interleaved: the
+    folder's first decode, and seconds per epoch of each once it is cached (bench/folder_vs_idx.py).
 Runs on the GPU (both pipelines, `trainer=gpu`) when there is one, else on the CPU.
 
 python bench/bench.py [--epochs 3] [--out bench/results.json] [--data-root DIR] [--device cpu|gpu]
@@ -43,6 +45,10 @@ from lenet_ablate.data.files import SPLIT_FILES, find_files  # noqa: E402
 from lenet_ablate.model.network import LeNet5, build_model  # noqa: E402
 from lenet_ablate.runs.records import write_json  # noqa: E402
 from lenet_ablate.training.job import EpochTimer  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from folder_vs_idx import folder_vs_idx, show as show_folder  # noqa: E402
+from timing import median_epoch  # noqa: E402
 
 OPTIMIZER = {"lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4}
 
@@ -87,11 +93,6 @@ def torchvision_root(files: dict[str, Path]) -> Path:
     for key, path in files.items():
         (raw / SPLIT_FILES[key].removesuffix(".gz")).write_bytes(gzip.decompress(path.read_bytes()))
     return root
-
-
-def median_epoch(times: list[float]) -> float:
-    """Seconds per epoch: the median after the first (warm-up) epoch."""
-    return statistics.median(times[1:] or times)
 
 
 class Plain(L.LightningModule):
@@ -191,6 +192,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrent", default=None,
                    help="comma-separated numbers of lenet_ablate jobs to run at once (default: 2 on the CPU, "
                         "2,4,8 on a GPU; 0 to skip)")
+    p.add_argument("--no-folder", action="store_true", help="skip (d), idx files against a PNG folder")
     return p.parse_args(argv)
 
 
@@ -217,6 +219,8 @@ def _measure(args: argparse.Namespace, threads: int) -> dict:
             results["runs"][f"lenet_ablate_{tag}"] = mine
         for jobs in concurrency:
             results["concurrent"].append(concurrent(files, args.epochs, jobs, md5, args.device))
+        if not args.no_folder:
+            results["folder"] = folder_vs_idx(files, args.epochs, md5, args.device, _ours_args, _ours_result, ROOT)
     finally:
         shutil.rmtree(tv_root, ignore_errors=True)
     return results
@@ -262,6 +266,8 @@ def main(argv: list[str] | None = None) -> dict:
     results = _measure(args, threads)
     _rates(results, args.device, threads)
     _ratios(results)
+    if "folder" in results:
+        show_folder(results["folder"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_json(args.out, results)
     print(f"results: {args.out}")

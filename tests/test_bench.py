@@ -30,3 +30,6 @@ def test_bench_runs_on_tiny_data(tiny_data, tmp_path, monkeypatch):
     (two,) = saved["concurrent"]  # two jobs at once, one thread each on this 2-core default
     assert two["jobs"] == 2 and len(two["runs"]) == 2 and two["total_images_per_s"] > 0
     assert all(len(r["epoch_times_s"]) == 2 for r in two["runs"])
+    png = saved["folder"]  # the same 1,100 images as a PNG folder, decoded once, then trained as idx
+    assert png["images"] == 1100 and png["first_decode_s"] > 0
+    assert len(png["runs"]["idx"]) == len(png["runs"]["folder"]) == 2 and png["folder_vs_idx"] > 0

@@ -228,6 +228,11 @@ def test_a_user_network_on_a_user_folder_sweeps_and_reports(tmp_path, nets):
     assert s["network"] == {"model": "pooled", "model.width": 4, "takes": ["activation", "pooling", "head"],
                             "parameters": 811}
     assert s["data_set"]["classes"] == ["a", "b", "c"] and s["data_set"]["train_images"] == 120
+    from tbparse import SummaryReader
+
+    hp = SummaryReader(str(Path(s["job_dir"]) / "tb")).hparams
+    shown = dict(zip(hp.tag, hp.value))
+    assert shown["model"] == "pooled" and shown["model.width"] == 4 and shown["parameters"] == 811
     out = tmp_path / "reports"
     assert report_main([str(study), "--out", str(out)]) == 0
     md = (out / "pooling" / "report.md").read_text()

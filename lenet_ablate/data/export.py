@@ -23,12 +23,13 @@ def folder_name(label: int, name: str) -> str:
     return f"{label}_{re.sub(r'[^A-Za-z0-9._-]+', '_', name)}"
 
 
-def export(name: str, out: Path) -> int:
-    """Write every image of data set `name` as out/<split>/<class>/<index>.png; returns the count.
-    Files already there are kept (a rerun after a kill completes the folder)."""
+def export(name: str, out: Path, root: str | None = None, md5: dict | None = None) -> int:
+    """Write every image of data set `name` (found as data.root / data.md5 would find it) as
+    out/<split>/<class>/<index>.png; returns the count. Files already there are kept (a rerun after
+    a kill completes the folder)."""
     from PIL import Image
 
-    images = read_idx_images(OmegaConf.create({"name": name, "root": None, "md5": None}))
+    images = read_idx_images(OmegaConf.create({"name": name, "root": root, "md5": md5}))
     count = 0
     for split, x, y in (("train", images.train_x, images.train_y), ("test", images.test_x, images.test_y)):
         folders = [out / split / folder_name(i, c) for i, c in enumerate(images.classes)]

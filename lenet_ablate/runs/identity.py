@@ -7,8 +7,8 @@ Both hash a canonical form of the validated, typed config (so 0 and 0.0 agree): 
 that do not change what is computed are left out, and an option is named by its `name`, not by the
 module path of its `_target_`, so moving or renaming a module changes no identity. Stored ids are
 never trusted across schemes: a summary's identity is recomputed from the config it stores
-(`stored_job_id`), which also migrates summaries of schemes 1 (ids over `_target_` paths) and 2
-(`_partial_` flags, Adam's beta1 as `momentum`). No torch here: the report imports this to read
+(`stored_job_id`), which also migrates summaries of schemes 1 (ids over `_target_` paths), 2
+(`_partial_` flags, Adam's beta1 as `momentum`) and 3 (a network without a name). No torch here: the report imports this to read
 summaries.
 """
 
@@ -55,8 +55,9 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 # Recorded in every summary as `identity_scheme`; 1 hashed `_target_` paths (before 0.3), 2 kept
-# `_partial_` flags and stored Adam's beta1 as `momentum` (0.3.0).
-SCHEME = 3
+# `_partial_` flags and stored Adam's beta1 as `momentum` (0.3.0), 3 had a nameless `model` node
+# (before 0.7.0: always LeNet-5; `migrate` names it).
+SCHEME = 4
 
 # How an option is built, not what it computes.
 CONSTRUCTION_KEYS = ("_target_", "_partial_")

@@ -240,7 +240,7 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
     best_epoch = int(torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)["epoch"]) + 1
     _stage(trainer, trainer.test, module, datamodule=data, ckpt_path=checkpoint.best_model_path, verbose=False)
     metrics = _final_metrics(trainer, module, data)
-    logger.log_hyperparams(hparams(cfg), {f"hparams/{k}": v for k, v in metrics.items()})
+    logger.log_hyperparams({**hparams(cfg), "parameters": params["total"]}, {f"hparams/{k}": v for k, v in metrics.items()})
     logger.finalize("success")
     confusion = module.confusion or []
     # Thread count changes floating-point reduction order, so it is part of what reproduces a run.
