@@ -482,3 +482,21 @@ def test_the_seed_noise_section_says_what_the_seeds_show_and_what_to_do():
     assert _noise_text(clear, Analysis()).endswith("No left tail found.")
     assert _noise_text(unsure, Analysis()).endswith("too few seeds to be sure (power below 0.8).")
     assert "Too few seeds to tell" in _noise_text(None, Analysis())
+
+
+def test_effects_figure_marks_each_verdict_kind_and_both_lr_views():
+    from types import SimpleNamespace as R
+
+    from lenet_ablate.report.figures import effects_figure, verdict_kind
+
+    assert [verdict_kind(v) for v in ("differs (-0.0100)", "no difference larger than 0.0040",
+                                      "not resolved at n=3 seeds", "")] == \
+        ["differs", "no difference", "not resolved", "not resolved"]
+    rows = [R(outcome="test_acc", experiment="activation", level="tanh", lr_view=view, n_level=5,
+              difference=d, ci95_low=d - 0.004, ci95_high=d + 0.004, verdict=v)
+            for view, d, v in (("default", -0.01, "differs (-0.0100)"), ("tuned", 0.001, "no difference larger than 0.005"))]
+    rows.append(R(outcome="gap", experiment="activation", level="tanh", lr_view="default", n_level=5,
+                  difference=float("nan"), ci95_low=0, ci95_high=0, verdict=""))
+    png = effects_figure(rows, "test_acc", 0.01, "test accuracy")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert effects_figure(rows, "mean_val_acc", 0.01, "x") is None  # no comparison of that outcome

@@ -44,6 +44,21 @@ runpy.run_module("lenet_ablate", run_name="__main__")
 """
 
 
+# A user's network (a module outside the package, on PYTHONPATH) on a user's image folder, from the
+# wheel: the package's conf/ plus the user's --config-dir.
+PROBE_OWN = """
+import os, runpy, sys
+from pathlib import Path
+root, wheel, code, cwd = Path(sys.argv[1]).resolve(), sys.argv[2], sys.argv[3], sys.argv[4]
+sys.path[:] = [wheel, code] + [p for p in sys.path if p and Path(p).resolve() != root]
+os.chdir(cwd)
+import lenet_ablate
+assert Path(lenet_ablate.__file__).is_relative_to(wheel), lenet_ablate.__file__
+sys.argv = ["lenet_ablate", *sys.argv[5:]]
+runpy.run_module("lenet_ablate", run_name="__main__")
+"""
+
+
 def _groups() -> dict[str, list[str]]:
     """Every config group of the checkout's conf/ and its options (hydra/launcher included)."""
     conf = ROOT / "conf"
@@ -78,7 +93,7 @@ def wheel_dir(tmp_path_factory) -> Path:
     return out / "site"
 
 
-def test_the_wheel_ships_every_config_group_and_trains(wheel_dir, tmp_path, tiny_data):
+def test_the_wheel_ships_every_config_group_and_trains_lenet5_and_a_users_network(wheel_dir, tmp_path, tiny_data):
     groups = _groups()
     shipped = {str(p.relative_to(wheel_dir / "lenet_ablate" / "conf")) for p in (wheel_dir / "lenet_ablate" / "conf").rglob("*.yaml")}
     expected = {str(p.relative_to(ROOT / "conf")) for p in (ROOT / "conf").rglob("*.yaml")}
@@ -90,6 +105,18 @@ def test_the_wheel_ships_every_config_group_and_trains(wheel_dir, tmp_path, tiny
     assert f"composed {sum(map(len, groups.values()))}" in proc.stdout
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["epochs"] == 1
+    from test_own import NETS, _folder_args, _user_conf, bar_folder
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "usernets.py").write_text(NETS)
+    own = [str(ROOT), str(wheel_dir), str(code), str(tmp_path), "--config-dir", str(_user_conf(tmp_path)),
+           "model=pooled", *_folder_args(bar_folder(tmp_path / "imgs", train=20, test=4)),
+           f"hydra.run.dir={tmp_path / 'own'}"]
+    proc = subprocess.run([sys.executable, "-c", PROBE_OWN, *own], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "own" / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["network"]["model"] == "pooled"
 
 
 def test_the_installed_package_lets_hydra_find_the_sweeper_from_any_folder(tmp_path):

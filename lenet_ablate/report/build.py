@@ -100,6 +100,11 @@ def _best_and_worst(rep: Report, configs: pd.DataFrame, done: pd.DataFrame, tune
     rep.table(_config_rows(configs.sort_values("val_acc", ascending=False)))
 
 
+_EFFECTS = ("Each level's difference from its reference in {label}, with the interval its verdict used and n "
+            "seeds per side; shaded: ±{band:g}, effects too small to matter. Red circle: differs; blue square: no "
+            "difference larger than the bound; grey diamond: not resolved yet.")
+
+
 def _answer_first(rep: Report, csv: list[ComparisonRecord], analysis: Analysis, blocks: list,
                   runs: pd.DataFrame) -> dict[str, list]:
     """comparisons.csv, "Which choices matter" at the top of the report, then "How each choice trains"."""
@@ -112,7 +117,11 @@ def _answer_first(rep: Report, csv: list[ComparisonRecord], analysis: Analysis, 
                                      analysis.pace)
     rep.csv["comparisons.csv"] = csv_table(csv + more)
     label = outcome(analysis.outcome).label
-    rep.blocks[0:0] = [("h", (2, "Which choices matter")),
+    effects = figures.effects_figure(csv, analysis.outcome, analysis.min_effect, label)
+    if effects is not None:  # the answer at a glance, right under the title
+        rep.figures["effects.png"] = effects
+    rep.blocks[0:0] = ([("img", ("effects.png", _EFFECTS.format(label=label, band=analysis.min_effect)))]
+                       if effects is not None else []) + [("h", (2, "Which choices matter")),
                        ("p", f"Each level against the baseline on {label} ({analysis.method.capitalize()}"
                              f"-adjusted over the report's family; details below and in comparisons.csv)."),
                        ("table", answer_table(csv))] + first.blocks

@@ -168,3 +168,48 @@ def training_figure(exp: Experiment, runs: pd.DataFrame) -> bytes | None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     return _png(fig)
+
+
+# Marker and colour per kind of verdict (the effects figure).
+VERDICT_STYLE = {"differs": ("tab:red", "o"), "no difference": ("tab:blue", "s"), "not resolved": ("0.45", "D")}
+
+
+def verdict_kind(verdict: str) -> str:
+    """'differs', 'no difference' (no difference larger than X) or 'not resolved' (anything else)."""
+    return next((k for k in ("differs", "no difference") if str(verdict).startswith(k)), "not resolved")
+
+
+def effects_figure(records: list[Any], outcome: str, min_effect: float, label: str) -> bytes | None:
+    """The answer at a glance: each level's difference from its reference on `outcome`, with the
+    interval its verdict used, grouped by experiment, against the shaded ±min_effect band; marker and
+    colour by verdict, n in the label; a tune=lr study shows the default-lr (filled) and tuned-lr
+    (open) effect of each level side by side. `records`: comparisons.csv's rows."""
+    rows = [r for r in records if r.outcome == outcome and np.isfinite(r.difference)]
+    if not rows:
+        return None
+    keys = list(dict.fromkeys((r.experiment, str(r.level)) for r in rows))
+    views = list(dict.fromkeys(r.lr_view for r in rows))
+    fig, ax = _figure(figsize=(7.5, 1.2 + 0.42 * len(keys) * max(1, len(views) * 0.7)))
+    ax.axvspan(-min_effect, min_effect, color="0.88", zorder=0)
+    ax.axvline(0, color="0.4", lw=0.8, zorder=1)
+    n_of: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        y = -(keys.index((r.experiment, str(r.level))) + 0.22 * (views.index(r.lr_view) - (len(views) - 1) / 2))
+        colour, marker = VERDICT_STYLE[verdict_kind(r.verdict)]
+        ax.errorbar(r.difference, y, xerr=[[r.difference - r.ci95_low], [r.ci95_high - r.difference]], fmt=marker,
+                    color=colour, mfc=colour if views.index(r.lr_view) == 0 else "white", capsize=3, zorder=2)
+        n_of.setdefault((r.experiment, str(r.level)), []).append(f"{r.n_level}")
+    ax.set_yticks([-i for i in range(len(keys))],
+                  [f"{e}: {lvl}  (n={'/'.join(n_of[(e, lvl)])})" for e, lvl in keys])
+    for i in range(1, len(keys)):  # a rule between experiments
+        if keys[i][0] != keys[i - 1][0]:
+            ax.axhline(-i + 0.5, color="0.8", lw=0.6)
+    handles = [plt.Line2D([], [], color=c, marker=m, ls="", label=k) for k, (c, m) in VERDICT_STYLE.items()]
+    handles.append(matplotlib.patches.Patch(color="0.88", label=f"±{min_effect:g}: too small to matter"))
+    if len(views) > 1:
+        handles += [plt.Line2D([], [], color="k", marker="o", ls="", mfc=f, label=f"{v} lr")
+                    for v, f in zip(views, ("k", "white"))]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    ax.set_xlabel(f"difference from the reference in {label} (interval the verdict used)")
+    ax.set_title(f"Which choices matter: {label}", fontsize=10)
+    return _png(fig)
