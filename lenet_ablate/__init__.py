@@ -7,6 +7,7 @@ from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
+from lenet_ablate import design
 from lenet_ablate.errors import Abort, ConfigError
 
 try:  # one version source: pyproject.toml, as installed
@@ -35,7 +36,7 @@ def compose(*overrides: str, hydra: bool = False) -> DictConfig:
 
 
 SEEDS_RULE = "must be an integer >= 1 or auto"
-PILOT_RULE = "must be >= 2 (a spread needs 2 seeds)"
+PILOT_RULE = design.setting("pilot").rule
 
 
 def _pilot_seeds(seeds: object, pilot: object) -> int:
@@ -56,3 +57,11 @@ def _integer(value: object) -> bool:
 
 
 OmegaConf.register_new_resolver("pilot_seeds", _pilot_seeds, replace=True)
+
+
+def _with_design_keys(keys: list[str]) -> list[str]:
+    """`keys` plus the seeds=auto settings' keys (for conf/config.yaml's lists of bookkeeping keys)."""
+    return [*keys, *design.keys()]
+
+
+OmegaConf.register_new_resolver("with_design_keys", _with_design_keys, replace=True)

@@ -8,7 +8,7 @@ user's own can pass its target any arguments.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, make_dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -17,8 +17,8 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from lenet_ablate import PILOT_RULE, SEEDS_RULE
-from lenet_ablate.analysis.outcomes import SEQUENTIAL
+from lenet_ablate import SEEDS_RULE
+from lenet_ablate import design
 from lenet_ablate.errors import ConfigError
 from lenet_ablate.runs.identity import dropout_level
 from lenet_ablate.data.files import DATASETS
@@ -106,8 +106,13 @@ class StudyConfig:
     factors: list[str]
 
 
+# The seeds=auto settings as schema fields, from their one declaration (lenet_ablate.design).
+DesignConfig = make_dataclass("DesignConfig", [(s.key, list[int] if s.type is list else s.type)
+                                               for s in design.SETTINGS])
+
+
 @dataclass
-class Config:
+class Config(DesignConfig):
     data: Any  # typed by _typed_given (the sources' keys differ)
     model: Any  # a network's own keys: open (its `_target_` checks them)
     activation: Any
@@ -123,17 +128,8 @@ class Config:
     tune: TuneConfig
     seed: int
     force: bool
-    seeds: Any  # an int, or "auto"
-    seeds_pilot: int
-    seeds_looks: list[int]
-    seeds_max: int
-    seeds_spending: str
-    seeds_boundaries: str
-    seeds_alpha: float
-    seeds_beta: float
-    seeds_outcome: str
+    seeds: Any  # an int, or "auto"; the design's settings come from DesignConfig
     convergence_target: float
-    min_effect: float
     seed_count: int
     study_dir: str
     variant: Optional[str] = None  # set by experiment=all's variants only
@@ -266,18 +262,16 @@ def _check_run(typed: DictConfig) -> None:
 def _check_study(typed: DictConfig) -> None:
     _check(typed.seeds == "auto" or (isinstance(typed.seeds, int) and typed.seeds >= 1), "seeds", typed.seeds,
            SEEDS_RULE)
-    _check(typed.seeds_pilot >= 2, "seeds_pilot", typed.seeds_pilot, PILOT_RULE)
+    for setting in design.SETTINGS:  # each as declared once (lenet_ablate.design)
+        value = typed[setting.key]
+        value = list(value) if setting.type is list else value
+        problem = setting.problem(value)
+        if problem is not None:
+            raise ConfigError(f"{setting.key}={value!r} is not allowed" + (f"; {problem}" if problem.startswith("allowed")
+                                                                           else f": {problem}"))
     _check(typed.seeds_max >= typed.seeds_pilot, "seeds_max", typed.seeds_max,
            f"must be >= seeds_pilot ({typed.seeds_pilot})")
-    _check(all(n >= 2 for n in typed.seeds_looks), "seeds_looks", list(typed.seeds_looks),
-           "must be a list of seed counts >= 2")
-    _choice("seeds_spending", typed.seeds_spending, ["obrien_fleming", "pocock"])
-    _choice("seeds_boundaries", typed.seeds_boundaries, ["bonferroni", "exact"])
-    _check(0 < typed.seeds_alpha < 0.5, "seeds_alpha", typed.seeds_alpha, "must be in (0, 0.5)")
-    _check(0 < typed.seeds_beta < 0.5, "seeds_beta", typed.seeds_beta, "must be in (0, 0.5)")
-    _choice("seeds_outcome", typed.seeds_outcome, list(SEQUENTIAL))
     _check(0 < typed.convergence_target < 1, "convergence_target", typed.convergence_target, "must be in (0, 1)")
-    _check(typed.min_effect > 0, "min_effect", typed.min_effect, "must be > 0")
     tune = typed.tune
     _choice("tune.name", tune.name, ["none", "lr"])
     _check(len(tune.lr_scales) >= 1 and all(x > 0 for x in tune.lr_scales), "tune.lr_scales",

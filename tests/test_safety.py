@@ -94,7 +94,7 @@ def test_moving_a_module_changes_no_identity_and_old_summaries_are_recognised(tm
     from lenet_ablate import compose
     from lenet_ablate.config import validate
     from lenet_ablate.runs.guard import conflict
-    from lenet_ablate.runs.identity import BOOKKEEPING, config_id, drop_keys, job_id, plain
+    from lenet_ablate.runs.identity import bookkeeping, config_id, drop_keys, job_id, plain
 
     cfg = validate(compose("activation=scaled_tanh", "pooling=subsample"))
     moved = plain(cfg)
@@ -105,7 +105,7 @@ def test_moving_a_module_changes_no_identity_and_old_summaries_are_recognised(tm
     other["activation"]["name"] = "tanh"
     assert job_id(other) != job_id(cfg)  # another option is another training
     # A completed scheme-1 summary: its stored job_id hashed the old module paths.
-    old_id = hashlib.sha256(json.dumps(drop_keys(moved, BOOKKEEPING), sort_keys=True,
+    old_id = hashlib.sha256(json.dumps(drop_keys(moved, bookkeeping()), sort_keys=True,
                                        default=str).encode()).hexdigest()[:16]
     assert old_id != job_id(cfg)
     (tmp_path / "summary.json").write_text(json.dumps({"status": "completed", "job_id": old_id, "config": moved}))

@@ -27,16 +27,19 @@ import numpy as np
 from scipy import stats as sps
 
 from lenet_ablate.analysis import decide, spending, stats
+from lenet_ablate import design as declared
+from lenet_ablate.design import Setting, default
 
 if TYPE_CHECKING:  # the records only: levels.py needs pandas, the simulation does not
     from lenet_ablate.analysis.levels import LevelRow
 
 OPEN, DIFFERS, EQUAL, FUTILE, EXHAUSTED = range(5)
 STATES = ("open", "differs", "no difference", "cannot settle within seeds_max", "not settled at seeds_max")
-# How the looks of "differs" share seeds_alpha: "bonferroni" (the spending increments; holds for any
-# noise) or "exact" (group-sequential boundaries from the looks' normal correlation: cheaper, but
-# left-skewed seed noise breaks it; docs/statistics.md).
-BOUNDARIES = ("bonferroni", "exact")
+
+
+def _typed(setting: Setting, value: Any) -> Any:
+    """A stored setting's value as Design holds it (a list of looks as a tuple of ints)."""
+    return tuple(int(n) for n in value) if setting.type is list else setting.type(value)
 
 
 @dataclass(frozen=True)
@@ -61,30 +64,29 @@ class Design:
     effect of interest. Futility (seeds projected beyond seeds_max) is judged from the look with
     `futility_from` seeds."""
 
-    pilot: int = 3
-    looks: tuple[int, ...] = (5, 8, 12, 18)
-    seeds_max: int = 30
-    alpha: float = 0.03
-    beta: float = 0.025  # not 0.05: left-skewed seed noise doubles the rate (docs/statistics.md)
-    spending: str = "pocock"
-    min_effect: float = 0.01
+    # The settings' defaults, their allowed values and meanings are declared once, in lenet_ablate.design.
+    pilot: int = default("pilot")
+    looks: tuple[int, ...] = default("looks")
+    seeds_max: int = default("seeds_max")
+    alpha: float = default("alpha")
+    beta: float = default("beta")  # not 0.05: left-skewed seed noise doubles the rate (docs/statistics.md)
+    spending: str = default("spending")
+    min_effect: float = default("min_effect")
     futility_from: int = 8
     method: str = "hommel"  # the family-wise adjustment per look (stats.METHODS)
-    outcome: str = "test_acc"  # the outcome seeds are allocated for (seeds_outcome; a paired one)
-    boundaries: str = "bonferroni"  # seeds_boundaries (BOUNDARIES)
+    outcome: str = default("outcome")  # a paired outcome
+    boundaries: str = default("boundaries")
 
     @classmethod
     def from_config(cls, cfg: Any) -> "Design":
-        """The design a run config or multirun.yaml asks for. A sweep without seeds_spending ran
-        0.4's design (seeds_alpha at every look, 95% intervals), and is replayed as it ran."""
-        get = cfg.get
-        common = dict(pilot=int(get("seeds_pilot", cls.pilot)), looks=tuple(int(n) for n in get("seeds_looks", cls.looks)),
-                      seeds_max=int(get("seeds_max", cls.seeds_max)), min_effect=float(get("min_effect", cls.min_effect)),
-                      outcome=str(get("seeds_outcome", cls.outcome)))
-        if get("seeds_spending", None) is None:
-            return cls(**common, alpha=float(get("seeds_alpha", 0.02)), beta=0.025, spending="none")
-        return cls(**common, alpha=float(get("seeds_alpha", cls.alpha)), beta=float(get("seeds_beta", cls.beta)),
-                   spending=str(get("seeds_spending")), boundaries=str(get("seeds_boundaries", cls.boundaries)))
+        """The design a run config or multirun.yaml asks for (its design settings, lenet_ablate.design;
+        the declared default for each it lacks). A sweep without seeds_spending ran 0.4's design (its
+        alpha, 0.02 by default, at every look, 95% intervals, beta 0.025) and is replayed as it ran."""
+        given = {s.field: _typed(s, cfg.get(s.key)) for s in declared.SETTINGS if cfg.get(s.key, None) is not None}
+        if "spending" not in given:
+            kept = {k: v for k, v in given.items() if k not in ("alpha", "beta", "boundaries")}
+            return cls(**kept, alpha=given.get("alpha", 0.02), beta=0.025, spending="none")
+        return cls(**given)
 
     def schedule(self) -> tuple[int, ...]:
         """Seeds at each look: the pilot, the looks between it and seeds_max, then seeds_max."""

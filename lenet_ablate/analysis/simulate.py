@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from lenet_ablate.analysis import sequential
+from lenet_ablate import design as declared
 from lenet_ablate.analysis.montecarlo import (COLLAPSE, DROPOUT, MEASURED, SPREADS, LookRates, simulate,
                                             simulate_looks)
 from lenet_ablate.analysis.noise import Noise
@@ -117,30 +118,32 @@ def _fixed_n(reps: int) -> None:
               f"{at_edge.worst_false_equivalence:11.3f} {at_edge.false_equivalence:5.3f}")
 
 
+def parser() -> argparse.ArgumentParser:
+    """The command line: the simulation's own options and one per design setting."""
+    out = argparse.ArgumentParser(prog="python -m lenet_ablate.analysis.simulate",
+                                  description=__doc__.split("\n\n")[0].replace("\n", " "))
+    out.add_argument("--reps", type=int, default=2000)
+    for setting in declared.SETTINGS:  # the design's settings, as declared once (lenet_ablate.design)
+        many = setting.type is list
+        out.add_argument(setting.option(), type=int if many else setting.type, nargs="*" if many else None,
+                         default=list(setting.default) if many else setting.default, choices=setting.allowed,
+                         help=f"{setting.key}: {setting.meaning}")
+    out.add_argument("--cells", nargs="*", default=None, metavar="M:X:NOISE",
+                     help="only these cells, e.g. 7:1:normal 14:2:skewed")
+    out.add_argument("--quick", action="store_true", help="only x1, x4, x10 under normal and skewed noise")
+    out.add_argument("--no-today", action="store_true", help="leave 0.4's design out")
+    out.add_argument("--fixed-n", action="store_true", help="only the fixed-n analyses")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the grid for the configured design and 0.4's, then the fixed-n analyses."""
-    parser = argparse.ArgumentParser(prog="python -m lenet_ablate.analysis.simulate",
-                                     description=__doc__.split("\n\n")[0].replace("\n", " "))
-    parser.add_argument("--reps", type=int, default=2000)
-    parser.add_argument("--spending", default=sequential.Design.spending)
-    parser.add_argument("--boundaries", default=sequential.Design.boundaries, choices=sequential.BOUNDARIES,
-                        help="seeds_boundaries")
-    parser.add_argument("--pilot", type=int, default=sequential.Design.pilot)
-    parser.add_argument("--looks", type=int, nargs="*", default=list(sequential.Design.looks))
-    parser.add_argument("--seeds-max", type=int, default=sequential.Design.seeds_max)
-    parser.add_argument("--alpha", type=float, default=sequential.Design.alpha, help="seeds_alpha")
-    parser.add_argument("--beta", type=float, default=sequential.Design.beta, help="seeds_beta")
-    parser.add_argument("--cells", nargs="*", default=None, metavar="M:X:NOISE",
-                        help="only these cells, e.g. 7:1:normal 14:2:skewed")
-    parser.add_argument("--quick", action="store_true", help="only x1, x4, x10 under normal and skewed noise")
-    parser.add_argument("--no-today", action="store_true", help="leave 0.4's design out")
-    parser.add_argument("--fixed-n", action="store_true", help="only the fixed-n analyses")
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     if args.fixed_n:
         _fixed_n(args.reps)
         return 0
-    design = sequential.Design(pilot=args.pilot, looks=tuple(args.looks), seeds_max=args.seeds_max,
-                               spending=args.spending, alpha=args.alpha, beta=args.beta, boundaries=args.boundaries)
+    design = sequential.Design(**{s.field: tuple(v) if isinstance(v, list) else v
+                                  for s in declared.SETTINGS for v in [getattr(args, s.field)]})
     today = replace(TODAY, pilot=args.pilot, looks=tuple(args.looks), seeds_max=args.seeds_max)
     print(f"seeds=auto, {args.reps} studies per cell and scenario. new: {design.name()}; looks "
           f"{design.schedule()}; levels per look (alpha, beta): "

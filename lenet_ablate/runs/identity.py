@@ -21,10 +21,19 @@ from typing import Any, Mapping
 
 from omegaconf import DictConfig, OmegaConf
 
+from lenet_ablate import design
+
 # Keys that do not change what a job computes. `run_key` is the folder-name key of summaries
 # written before 0.2 (left out so their identities agree with today's).
 # `tune` says how the sweep chose a job's lr; the job itself is its config (optimizer.lr included).
-BOOKKEEPING = ("hydra", "force", "seeds", "seeds_pilot", "seeds_looks", "seeds_max", "seeds_spending", "seeds_boundaries", "seeds_alpha", "seeds_beta", "seeds_outcome", "convergence_target", "min_effect", "seed_count", "study_dir", "variant", "run_key", "trainer.reuse_memory", "tune")
+# The seeds=auto settings (lenet_ablate.design) choose seeds, never what a job computes.
+BOOKKEEPING = ("hydra", "force", "seeds", "convergence_target", "seed_count", "study_dir", "variant",
+               "run_key", "trainer.reuse_memory", "tune")
+
+
+def bookkeeping() -> tuple[str, ...]:
+    """Every key that does not change what a job computes: BOOKKEEPING and the design's settings."""
+    return (*BOOKKEEPING, *design.keys())
 
 
 def plain(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
@@ -101,7 +110,7 @@ def dropout_level(node: Mapping[str, Any]) -> Any:
 def comparable(cfg: DictConfig | Mapping[str, Any], ignore: tuple[str, ...] = ()) -> dict[str, Any]:
     """What a config trains, as identities compare it: a plain copy in today's layout, without the
     bookkeeping keys (and `ignore`), each option named by its `name`."""
-    return canonical(drop_keys(migrate(plain(cfg)), (*BOOKKEEPING, *ignore)))
+    return canonical(drop_keys(migrate(plain(cfg)), (*bookkeeping(), *ignore)))
 
 
 def config_hash(cfg: DictConfig | Mapping[str, Any], ignore: tuple[str, ...] = ()) -> str:
