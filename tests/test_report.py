@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -500,3 +502,56 @@ def test_effects_figure_marks_each_verdict_kind_and_both_lr_views():
     png = effects_figure(rows, "test_acc", 0.01, "test accuracy")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert effects_figure(rows, "mean_val_acc", 0.01, "x") is None  # no comparison of that outcome
+
+
+WINDOW = 1280  # px: the window the report must fit without horizontal scrolling
+MEASURE = """<html><body style="margin:0"><iframe id="f" src="{src}" style="width:{w}px;height:900px;border:0"></iframe>
+<script>document.getElementById('f').onload = function() {{ var d = this.contentDocument, e = [];
+d.querySelectorAll('table').forEach(function(t) {{ e.push(Math.round(t.getBoundingClientRect().right)); }});
+var p = document.createElement('pre'); p.textContent = 'WIDTH ' + d.documentElement.scrollWidth + ' ' + e.join(',');
+document.body.appendChild(p); }};</script></body></html>"""
+
+
+def browser_widths(report: Path, tmp_path: Path) -> tuple[int, list[int]] | None:
+    """(page scroll width, each table's right edge) of `report` in headless Chromium in a
+    1280-pixel-wide frame; None where no Chromium is installed."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        return None
+    page = tmp_path / "measure.html"
+    page.write_text(MEASURE.format(src=report.resolve().as_uri(), w=WINDOW))
+    proc = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+                           "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    found = re.search(r"WIDTH (\d+) ([\d,]*)", proc.stdout)
+    assert found, proc.stderr[-2000:]
+    return int(found.group(1)), [int(x) for x in found.group(2).split(",") if x]
+
+
+def min_content_widths(report_html: str) -> list[float]:
+    """Each table's narrowest possible width, estimated without a browser: per column its longest
+    unbreakable word at 7.5 px a character (13 px sans-serif) plus 15 px of padding and border."""
+    widths = []
+    for table in re.findall(r"<table.*?</table>", report_html, flags=re.S):
+        columns: dict[int, int] = {}
+        for row in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S):
+            for i, text in enumerate(re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)):
+                words = html_lib.unescape(re.sub(r"<[^>]+>", "", text)).split() or [""]
+                columns[i] = max(columns.get(i, 0), max(map(len, words)))
+        widths.append(sum(7.5 * n + 15 for n in columns.values()))
+    return widths
+
+
+def test_no_table_is_wider_than_a_1280_pixel_window(sweep, tmp_path):
+    out = tmp_path / "reports"
+    assert report_main([str(sweep), "--out", str(out)]) == 0
+    report = out / "activation" / "report.html"
+    assert max(min_content_widths(report.read_text())) < WINDOW - 180  # the page's margins
+    wide = "<table><tr>" + "<td>averyveryverylongidentifier</td>" * 12 + "</tr></table>"
+    assert min_content_widths(wide)[0] > WINDOW  # the estimate sees a table that cannot fit
+    measured = browser_widths(report, tmp_path)
+    if measured is not None:  # a real browser's layout, where one is installed (CI installs Chromium)
+        scroll, edges = measured
+        assert scroll <= WINDOW and max(edges) <= WINDOW, (scroll, edges)
+        (tmp_path / "wide.html").write_text(f"<html><body>{wide}</body></html>")
+        assert browser_widths(tmp_path / "wide.html", tmp_path)[0] > WINDOW  # the measurement can fail

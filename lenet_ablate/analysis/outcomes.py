@@ -81,7 +81,8 @@ NOT_RECORDED = Measure(math.nan)
 
 @dataclass(frozen=True)
 class Outcome:
-    """One outcome: its name (comparisons.csv's `outcome`), words, unit, which direction is better,
+    """One outcome: its name (comparisons.csv's `outcome`), words, unit, display name (a table's
+    column), which direction is better,
     how a job's record gives its value (with the convergence target), its smallest effect of
     interest (a difference, or for "ratio" the relative change), and how it is compared."""
 
@@ -92,6 +93,11 @@ class Outcome:
     compute: Callable[[JobRecord, float], Measure]
     min_effect: float
     method: str            # "paired t" | "ratio" | "log-rank"
+    header: str = ""       # a table's column: short display name and unit ({target}: convergence_target)
+
+    def column(self, target: float = TARGET) -> str:
+        """The outcome's column header in the report's tables (its label where it has no header)."""
+        return (self.header or self.label).format(target=target)
 
 
 def _metric(key: str) -> Callable[[JobRecord, float], Measure]:
@@ -131,17 +137,20 @@ def _gap(r: JobRecord, _target: float) -> Measure:
 
 
 OUTCOMES: tuple[Outcome, ...] = (
-    Outcome("test_acc", "test accuracy", "accuracy", "higher", _metric("test_acc"), 0.01, "paired t"),
+    Outcome("test_acc", "test accuracy", "accuracy", "higher", _metric("test_acc"), 0.01, "paired t",
+            header="test acc. (diff.)"),
     Outcome("epochs_to_target", "epochs to the target validation accuracy", "epochs", "lower",
-            _epochs_to("val_acc"), 1.0, "log-rank"),
+            _epochs_to("val_acc"), 1.0, "log-rank", header="epochs to {target:.0%} val. acc. (median)"),
     Outcome("mean_val_acc", "mean validation accuracy over the epochs", "accuracy", "higher", _mean_val_acc, 0.01,
-            "paired t"),
+            "paired t", header="mean val. acc. over epochs (diff.)"),
     Outcome("epochs_to_train_75", "epochs to 75% training accuracy (25% training error)", "epochs", "lower",
-            _train_75, 1.0, "log-rank"),
-    Outcome("sec_per_epoch", "median seconds per epoch", "seconds", "lower", _seconds(np.median), 0.10, "ratio"),
-    Outcome("train_time_s", "training seconds (all epochs)", "seconds", "lower", _seconds(np.sum), 0.10, "ratio"),
+            _train_75, 1.0, "log-rank", header="epochs to 75% train acc. (median)"),
+    Outcome("sec_per_epoch", "median seconds per epoch", "seconds", "lower", _seconds(np.median), 0.10, "ratio",
+            header="time per epoch (ratio)"),
+    Outcome("train_time_s", "training seconds (all epochs)", "seconds", "lower", _seconds(np.sum), 0.10, "ratio",
+            header="training time (ratio)"),
     Outcome("gap", "generalisation gap (training minus validation accuracy at the checkpoint)", "accuracy",
-            "lower", _gap, 0.01, "paired t"),
+            "lower", _gap, 0.01, "paired t", header="train − val gap (diff.)"),
 )
 PRIMARY = "test_acc"
 # Outcomes that a paired t can drive seeds=auto on (seeds_outcome): no censoring, a difference scale.

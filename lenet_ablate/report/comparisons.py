@@ -113,7 +113,8 @@ def _level_table(rows: list[LevelRow], factor: str, method: str, lrs: dict[str, 
         table["lr"] = [lrs.get(r.config_id) for r in rows]
     table["seeds_needed"] = [_seeds_text(n) for n in table.seeds_needed]
     return table.rename(columns={"detectable_80": "detectable (80% power)", "p": "p raw", "diff_ci95": "diff interval",
-                                 "p_adj": f"p {method.capitalize()}"})
+                                 "p_adj": f"p {method.capitalize()}", "ci95_low": "95% low",
+                                 "ci95_high": "95% high", "seeds_needed": "seeds to settle"})
 
 
 @dataclass
@@ -206,7 +207,7 @@ def _method_text(analysis: Analysis, m: int, tuned: bool) -> str:
             f"{m} testable comparisons of this report{' (default and tuned lr together)' if tuned else ''}, "
             f"{name}; 'differs' where the adjusted p < {level}. {why}{auto} 'no difference larger "
             f"than X': the {interval} lies within ±X and X <= {analysis.min_effect:g} (the smallest effect of "
-            f"interest, --min-effect). 'seeds_needed': the seeds per level at which the comparison would settle "
+            f"interest, --min-effect). 'seeds to settle': the seeds per level at which the comparison would settle "
             f"if its observed difference and spread held. Seeds whose validation accuracy stayed near chance (or that "
             f"diverged) never learned: they are counted, with a 95% interval for the rate, and left out of the test. 'detectable (80% power)': the smallest true difference "
             f"detected with 80% power at α/{max(m, 1)}.")

@@ -62,19 +62,50 @@ def _seeds(n: float) -> str:
     return "" if math.isnan(n) else ">1000" if math.isinf(n) else str(int(n))
 
 
-def training_table(results: dict[str, list[OutcomeComparison]]) -> pd.DataFrame:
-    """One row per level (and lr view): each secondary outcome's estimate with its interval, and
-    its verdict."""
+# A verdict's mark in a table cell; the legend under the table says what each means.
+MARKS = {"differs": "≠", "no difference": "≈", "not resolved": "?"}
+LEGEND = ("≠ differs (family-adjusted p below α); ≈N: no difference larger than N (the interval lies within "
+          "±N); ? not resolved. Differences and ratios are level against its reference; epochs are Kaplan-Meier "
+          "medians of level vs reference ('never': not reached within max_epochs). Intervals, p-values and "
+          "every verdict in full: comparisons.csv.")
+
+
+def cell(c: OutcomeComparison, o: Outcome) -> str:
+    """One short cell: the estimate (a difference, a ratio, or median epochs) and its verdict's mark."""
+    if o.method == "log-rank":
+        value = f"{epochs_text(c.median_level)} vs {epochs_text(c.median_reference)}"
+    elif math.isnan(c.estimate):
+        return ""
+    else:
+        value = f"x{c.estimate:.2f}" if o.method == "ratio" else f"{c.estimate:+.4f}"
+    kind = next((k for k in ("differs", "no difference") if c.verdict.startswith(k)), "not resolved")
+    bound = c.verdict.split("no difference larger than ")[-1].split()[0].rstrip(";,") if kind == "no difference" else ""
+    return f"{value} {MARKS[kind]}{bound}"
+
+
+def training_table(results: dict[str, list[OutcomeComparison]], target: float = outcomes.TARGET) -> pd.DataFrame:
+    """One row per level (and lr view), one short cell per secondary outcome (estimate and verdict
+    mark), headed by the outcome's display name."""
     rows: dict[tuple[str, str, str], dict[str, str]] = {}
     for o in outcomes.OUTCOMES:
         for c in results.get(o.name, []):
             row = rows.setdefault((c.view, c.factor, c.level), {"factor": c.factor, "level": c.level, "lr": c.view})
-            row[o.name] = _interval(c, o)
-            row[f"{o.name}: verdict"] = c.verdict.split("; secondary")[0]
+            row[o.column(target)] = cell(c, o)
     table = pd.DataFrame(list(rows.values()))
     if not table.empty and table.lr.nunique() == 1:
         table = table.drop(columns="lr")
     return table
+
+
+def open_comparisons(results: dict[str, list[OutcomeComparison]], target: float = outcomes.TARGET) -> list[str]:
+    """Each comparison that is not resolved, once: what would settle it and at what cost."""
+    lines = []
+    for o in outcomes.OUTCOMES:
+        for c in results.get(o.name, []):
+            if not c.verdict.startswith(("differs", "no difference")):
+                view = f" ({c.view})" if c.view != "default lr" else ""
+                lines.append(f"{c.factor}={c.level}{view}, {o.column(target)}: {c.verdict.split('; secondary')[0]}")
+    return lines
 
 
 def csv_rows(results: dict[str, list[OutcomeComparison]]) -> list[ComparisonRecord]:
@@ -110,7 +141,11 @@ def training_section(rep: Report, blocks: list[Block], primary: str, allocated: 
              f"timings carry the machine's load at the time ({hosts}), and jobs of other hosts or thread counts are "
              f"not mixed into one ratio. Gap: training minus validation accuracy at the chosen checkpoint."
              + (f" Secondary: seeds were allocated for {primary}." if allocated else ""))
-    rep.table(training_table(results))
+    rep.table(training_table(results, target))
+    rep.text(LEGEND)
+    still_open = open_comparisons(results, target)
+    if still_open:
+        rep.text("Not resolved, and what would settle each: " + "; ".join(still_open) + ".")
     for view, exp, runs in blocks:
         if view == "default lr" and exp.reference.configuration == "baseline":
             factor = exp.factor
