@@ -4,8 +4,8 @@ its default, what is allowed, and its meaning in one line.
 Everything else is derived from `SETTINGS`: the config schema's fields and their checks
 (lenet_ablate.config), the keys a job's identity leaves out (lenet_ablate.runs.identity), the keys
 left out of sweep folder names (the `design_keys` resolver in conf/config.yaml), `Design`'s defaults
-(lenet_ablate.analysis.sequential) and the simulation's command-line options
-(lenet_ablate.analysis.simulate). conf/config.yaml holds the values users edit; `validate` checks
+(lenet_ablate.analysis.schedule.sequential) and the simulation's command-line options
+(lenet_ablate.analysis.schedule.simulate). conf/config.yaml holds the values users edit; `validate` checks
 them against these declarations. A new design setting is one entry here plus its line in
 conf/config.yaml. Imports nothing of the package.
 """

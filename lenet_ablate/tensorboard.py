@@ -29,12 +29,13 @@ import pandas as pd
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summary
 
-from lenet_ablate.analysis import outcomes, stats
-from lenet_ablate.analysis.secondary import km_median
-from lenet_ablate.analysis.experiments import baseline
-from lenet_ablate.analysis.collect import STUDY, find_sweeps, load_curves, load_jobs, sweep_names
-from lenet_ablate.analysis.tuned import annotate, load_tuning
-from lenet_ablate.analysis.experiments import Experiment, completed, configurations, experiments, factor_names
+from lenet_ablate.analysis.tables import outcomes
+from lenet_ablate.analysis.inference import stats
+from lenet_ablate.analysis.inference.secondary import km_median
+from lenet_ablate.analysis.tables.experiments import baseline
+from lenet_ablate.analysis.tables.collect import STUDY, find_sweeps, load_curves, load_jobs, sweep_names
+from lenet_ablate.analysis.tables.tuned import annotate, load_tuning
+from lenet_ablate.analysis.tables.experiments import Experiment, completed, configurations, experiments, factor_names
 from lenet_ablate.runs.identity import hparams as run_hparams
 
 FOLDER = "_configurations"

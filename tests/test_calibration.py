@@ -1,4 +1,4 @@
-"""Simulation-calibrated checks of the report's analysis (lenet_ablate.analysis.simulate drives the
+"""Simulation-calibrated checks of the report's analysis (lenet_ablate.analysis.schedule.simulate drives the
 report's own functions). Draws are seeded; each bound allows 3 Monte-Carlo standard errors."""
 
 from __future__ import annotations
@@ -15,10 +15,13 @@ from omegaconf import OmegaConf
 from pathlib import Path
 from scipy import stats as sps
 
-from lenet_ablate.analysis import decide, sequential, spending, stats
-from lenet_ablate.analysis.montecarlo import (DROPOUT, MEASURED, SPREADS, mc_error, scenarios, simulate,
+from lenet_ablate.analysis.inference import decide
+from lenet_ablate.analysis.schedule import sequential
+from lenet_ablate.analysis.schedule import spending
+from lenet_ablate.analysis.inference import stats
+from lenet_ablate.analysis.schedule.montecarlo import (DROPOUT, MEASURED, SPREADS, mc_error, scenarios, simulate,
                                             simulate_logrank, simulate_looks, simulate_planned_once)
-from lenet_ablate.analysis.simulate import TODAY, Cell, run_cell
+from lenet_ablate.analysis.schedule.simulate import TODAY, Cell, run_cell
 
 REPS = 4000
 NULL = (0.0,) * len(SPREADS)
@@ -106,7 +109,7 @@ def test_the_report_quotes_the_simulation_only_for_the_designs_it_covers():
     assert "0.096 and 0.100" in replace(CHEAP, outcome="mean_val_acc").simulated()
     assert replace(DESIGN, alpha=0.05).simulated() is None
     assert replace(DESIGN, alpha=0.05).simulate_command() == (
-        "python -m lenet_ablate.analysis.simulate --spending pocock --boundaries bonferroni --alpha 0.05 "
+        "python -m lenet_ablate.analysis.schedule.simulate --spending pocock --boundaries bonferroni --alpha 0.05 "
         "--beta 0.025 --pilot 3 --looks 5 8 12 18 --seeds-max 30")
 
 
@@ -256,7 +259,7 @@ def test_logrank_at_too_high_a_level_fails_the_calibration():
 
 
 def test_kaplan_meier_median_and_logrank_by_hand():
-    from lenet_ablate.analysis.secondary import km_median, logrank_p
+    from lenet_ablate.analysis.inference.secondary import km_median, logrank_p
 
     # Epochs 1, 2, 2, 3 reached, one seed censored at 20: S(1) = 4/5, S(2) = 4/5 * 2/4 = 0.4 <= 0.5.
     assert km_median([1, 2, 2, 3, 20], [True, True, True, True, False]) == 2
@@ -279,7 +282,8 @@ def test_an_open_secondary_verdict_says_what_would_settle_it():
     # t(0.975, n-1) * 0.006 / sqrt(n) fits in the 0.006 left below 0.01 first at n = 7 (n=6: 2.571 >
     # sqrt(6) = 2.449; n=7: 2.447 < 2.646); the test would reject only at 12. Ratio x1.02 with an sd
     # of logs 0.03, band x1.1: log 1.1 - log 1.02 = 0.0755 = 2.517 sd, t(0.975, 2) / sqrt(3) = 2.484.
-    from lenet_ablate.analysis import outcomes, secondary
+    from lenet_ablate.analysis.tables import outcomes
+    from lenet_ablate.analysis.inference import secondary
 
     def comparison(estimate: float, spread: float) -> secondary.OutcomeComparison:
         return secondary.OutcomeComparison("x", "f", "l", "r", "default lr", 2, 2, estimate, math.nan, math.nan, 0.2,
@@ -296,7 +300,7 @@ def test_an_open_secondary_verdict_says_what_would_settle_it():
 
 
 def test_the_seed_shape_by_hand():
-    from lenet_ablate.analysis.shape import seed_shape
+    from lenet_ablate.analysis.schedule.seed_noise import seed_shape
 
     # Four configurations of 5 seeds, one bad seed each (0, 0, 0, 0, -4): standardised, 16 values at
     # 0.4472 and 4 at -1.7889, the skewness of a mirrored Bernoulli(0.2): -(1 - 0.4) / sqrt(0.16) = -1.5.
@@ -314,7 +318,7 @@ def test_the_seed_shape_by_hand():
 
 
 def test_the_seed_shape_test_keeps_its_level_and_finds_bad_seeds_given_enough_seeds():
-    from lenet_ablate.analysis.shape import detection_rate
+    from lenet_ablate.analysis.schedule.seed_noise import detection_rate
 
     # Normal seeds: at most 5% false alarms (standardising within configurations makes it
     # conservative: 0.02). Heavy symmetric tails (t(3): 0.12) also set it off now and then; it then

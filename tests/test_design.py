@@ -7,9 +7,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from lenet_ablate import _with_design_keys, compose, design
-from lenet_ablate.analysis import simulate
-from lenet_ablate.analysis.outcomes import SEQUENTIAL
-from lenet_ablate.analysis.sequential import Design
+from lenet_ablate.analysis.schedule import simulate
+from lenet_ablate.analysis.tables.outcomes import SEQUENTIAL
+from lenet_ablate.analysis.schedule.sequential import Design
 from lenet_ablate.config import validate
 from lenet_ablate.errors import ConfigError
 from lenet_ablate.runs.identity import job_id

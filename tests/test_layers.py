@@ -101,4 +101,4 @@ def test_runs_analysis_study_and_report_import_without_torch():
             + "".join(f"import {m}\n" for m in names))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert len(names) >= 29 and "lenet_ablate.analysis.sequential" in names
+    assert len(names) >= 29 and "lenet_ablate.analysis.schedule.sequential" in names

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lenet_ablate.analysis.outcomes import OUTCOMES
+from lenet_ablate.analysis.tables.outcomes import OUTCOMES
 import pytest
 
 from conftest import ROOT, data_overrides, run_cli
@@ -178,7 +178,7 @@ def _scalars(run_dir: Path, tag: str) -> list[tuple[int, float]]:
 
 
 def test_configurations_in_tensorboard_are_the_seed_means(sweep_template, tmp_path):
-    from lenet_ablate.analysis.experiments import baseline
+    from lenet_ablate.analysis.tables.experiments import baseline
     from lenet_ablate.tensorboard import FOLDER, write_configurations
 
     sweep = tmp_path / "activation"
@@ -246,7 +246,7 @@ def test_a_seed_that_never_learned_is_flagged(sweep, tmp_path):
 
 
 def test_failure_counts_and_rates_by_hand():
-    from lenet_ablate.analysis import failures
+    from lenet_ablate.analysis.tables import failures
 
     # Clopper-Pearson for 1 of 10: beta(0.025; 1, 10) = 0.00253, beta(0.975; 2, 9) = 0.4450.
     assert failures.rate_interval(1, 10) == pytest.approx((0.00253, 0.44502), abs=1e-5)
@@ -260,7 +260,7 @@ def test_failure_counts_and_rates_by_hand():
 
 def test_configurations_sharing_a_label_are_told_apart_by_their_settings():
     # Adam at its default and at its tuned lr both read "optimizer=adam" against an SGD baseline.
-    from lenet_ablate.analysis.experiments import _distinct
+    from lenet_ablate.analysis.tables.experiments import _distinct
 
     default = {"optimizer": {"name": "adam", "lr": 0.002}, "seed": 0}
     tuned = {"optimizer": {"name": "adam", "lr": 0.004}, "seed": 1}
@@ -274,7 +274,7 @@ def test_configurations_sharing_a_label_are_told_apart_by_their_settings():
 
 def test_report_names_depend_on_the_sweep_alone_and_stale_reports_go(tmp_path):
     from lenet_ablate.report.__main__ import remove_stale
-    from lenet_ablate.analysis.collect import sweep_names
+    from lenet_ablate.analysis.tables.collect import sweep_names
 
     study = tmp_path / "multirun"
     for sweep in ("all", "2026-12-01/21-47-08"):
@@ -312,7 +312,7 @@ def test_never_started_is_judged_against_every_invocation(sweep, tmp_path):
     # the last one's 2. The report reads both: seed 2 of each level is missing too.
     from omegaconf import OmegaConf
 
-    from lenet_ablate.analysis.collect import load_jobs
+    from lenet_ablate.analysis.tables.collect import load_jobs
 
     earlier = OmegaConf.load(sweep / "multirun.yaml")
     earlier.seeds = 3
@@ -369,8 +369,8 @@ def test_a_job_in_training_reads_running_now_and_a_dead_one_killed(sweep, tmp_pa
 def test_an_open_comparison_says_what_settling_it_would_cost():
     # Pace: a job takes 120 s, two run at a time. 5 seeds now, 12 needed: 7 more per side, both sides:
     # 2 x 7 x 120 s / 2 = 840 s = 14 min. 6 needed: 1 more seed, 2 min. Settled: no cost.
-    from lenet_ablate.analysis import stats
-    from lenet_ablate.analysis.levels import Judgement, LevelRow, Side
+    from lenet_ablate.analysis.inference import stats
+    from lenet_ablate.analysis.tables.level_rows import Judgement, LevelRow, Side
     from lenet_ablate.report.comparisons import Analysis, _notes
 
     d = stats.Difference(test="paired t", diff=0.004, low=-0.002, high=0.01, p=0.2, spread=0.006, n=5)
@@ -406,7 +406,7 @@ def test_make_tensorboard_serves_the_configuration_runs_of_each_sweep(tmp_path):
 
 def test_an_outcome_added_as_one_entry_reaches_the_report_and_the_csv(sweep, tmp_path, monkeypatch):
     # One entry in analysis.outcomes.OUTCOMES: the final validation loss, lower is better.
-    from lenet_ablate.analysis import outcomes
+    from lenet_ablate.analysis.tables import outcomes
 
     entry = outcomes.Outcome("final_val_loss", "validation loss at the checkpoint", "loss", "lower",
                              lambda r, _t: outcomes.Measure(float(r.metrics["val_loss"])), 0.05, "paired t")
@@ -421,7 +421,8 @@ def test_an_outcome_added_as_one_entry_reaches_the_report_and_the_csv(sweep, tmp
     assert rows.loc["tanh"].difference == pytest.approx(done[done.activation == "tanh"].val_loss.mean()
                                                          - done[done.activation == "relu"].val_loss.mean())
     md = (out / "activation" / "report.md").read_text()
-    assert "final_val_loss" in md.split("## How each choice trains")[1].split("\n## ")[0]
+    # its column is headed by its display name (the label, where it gives no header), not its identifier
+    assert "validation loss at the checkpoint" in md.split("## How each choice trains")[1].split("\n## ")[0]
 
 
 def test_a_claim_uses_the_comparisons_verdict_and_the_published_size():
@@ -429,8 +430,8 @@ def test_a_claim_uses_the_comparisons_verdict_and_the_published_size():
     # comparison whose interval [+0.0028, +0.0093] says "no difference larger than 0.0093".
     from dataclasses import replace
 
-    from lenet_ablate.analysis.levels import Judgement, LevelRow, Side
-    from lenet_ablate.analysis.stats import Difference
+    from lenet_ablate.analysis.tables.level_rows import Judgement, LevelRow, Side
+    from lenet_ablate.analysis.inference.stats import Difference
     from lenet_ablate.report.claims import _comparison_claim
 
     d = Difference("paired t", 0.006, 0.0028, 0.0093, 0.3, 0.004, 5)
@@ -450,7 +451,7 @@ def test_a_claim_uses_the_comparisons_verdict_and_the_published_size():
 
 
 def test_shirt_is_the_hardest_class_is_checked_by_seed():
-    from lenet_ablate.analysis.classes import CLASS_NAMES
+    from lenet_ablate.analysis.tables.classes import CLASS_NAMES
     from lenet_ablate.report.published import Evidence, hardest_class
 
     names = CLASS_NAMES["fashion_mnist"]
@@ -470,8 +471,8 @@ def test_shirt_is_the_hardest_class_is_checked_by_seed():
 
 
 def test_the_seed_noise_section_says_what_the_seeds_show_and_what_to_do():
-    from lenet_ablate.analysis import sequential
-    from lenet_ablate.analysis.shape import Shape
+    from lenet_ablate.analysis.schedule import sequential
+    from lenet_ablate.analysis.schedule.seed_noise import Shape
     from lenet_ablate.report.build import _noise_text
     from lenet_ablate.report.comparisons import Analysis
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sp
 
-from lenet_ablate.analysis import decide, stats
+from lenet_ablate.analysis.inference import decide
+from lenet_ablate.analysis.inference import stats
 
 
 def test_paired_difference_matches_seeds_not_order():

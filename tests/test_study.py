@@ -117,7 +117,7 @@ def test_parallel_and_cluster_launchers_compose(launcher):
 
 
 def test_seeds_auto_adds_seeds_look_by_look_and_a_rerun_trains_nothing(tmp_path, tiny_data):
-    from lenet_ablate.analysis import sequential
+    from lenet_ablate.analysis.schedule import sequential
     from lenet_ablate.study.planning import plan_seeds
 
     common = ["experiment=pooling", "seeds=auto", "seeds_max=8", "seeds_alpha=0.02", "trainer.max_epochs=1",
@@ -141,7 +141,7 @@ def test_seeds_auto_adds_seeds_look_by_look_and_a_rerun_trains_nothing(tmp_path,
     last = looks[-1]["n"]
     assert sorted(statuses(sweep)) == sorted(f"{lvl}-seed{s}" for lvl in ("max", "avg") for s in range(last))
     # The same decisions from the same results, recomputed here from the summaries alone.
-    from lenet_ablate.analysis.experiments import baseline
+    from lenet_ablate.analysis.tables.experiments import baseline
 
     levels, default = baseline()
     again = plan_seeds(sweep, levels, default, sequential.Design(seeds_max=8, alpha=0.02))
@@ -157,7 +157,7 @@ def test_seeds_auto_adds_seeds_look_by_look_and_a_rerun_trains_nothing(tmp_path,
     assert "Lan-DeMets Pocock-type spending of the family-wise error 0.02" in md
     assert "Looks and levels: 3: α 0.0099, interval" in md
     # A design the simulation's grid does not cover: the report says so and how to simulate it.
-    assert "not for this one; its error rates: python -m lenet_ablate.analysis.simulate" in md
+    assert "not for this one; its error rates: python -m lenet_ablate.analysis.schedule.simulate" in md
     assert "--alpha 0.02 --beta 0.025 --pilot 3 --looks 5 8 12 18 --seeds-max 8" in md
     # A copy that lost a pilot seed (a study stopped early): no look can be replayed, and the report
     # says so instead of judging it; reported beside the sweep, the pooled report analyses at fixed n.
@@ -196,8 +196,8 @@ def test_progress_lines_read_the_sweep_total_from_its_file(tmp_path):
 def test_seeds_auto_can_allocate_seeds_for_a_convergence_outcome(tmp_path, tiny_data):
     # seeds_outcome=mean_val_acc: the looks are on mean validation accuracy over the epochs (read
     # from each job's history), seeds.json says so, and a rerun trains nothing.
-    from lenet_ablate.analysis import sequential
-    from lenet_ablate.analysis.experiments import baseline
+    from lenet_ablate.analysis.schedule import sequential
+    from lenet_ablate.analysis.tables.experiments import baseline
     from lenet_ablate.study.planning import plan_seeds
 
     common = ["experiment=pooling", "seeds=auto", "seeds_pilot=2", "seeds_looks=[]", "seeds_max=3",

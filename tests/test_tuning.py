@@ -117,8 +117,8 @@ def test_tuned_sweep_selects_by_validation_reuses_screening_runs_and_reports_bot
 
     # seeds=auto on this sweep: the tuned view's comparisons name the tuned configurations (lr 0.1), so
     # their seeds go to those; the default view's to the default-lr ones.
-    from lenet_ablate.analysis import sequential
-    from lenet_ablate.analysis.tuned import load_tuning
+    from lenet_ablate.analysis.schedule import sequential
+    from lenet_ablate.analysis.tables.tuned import load_tuning
     from lenet_ablate.runs.identity import factors
     from lenet_ablate.study.planning import plan_seeds
 
@@ -153,7 +153,7 @@ def test_tuned_sweep_selects_by_validation_reuses_screening_runs_and_reports_bot
 def test_a_configuration_tuned_under_two_identity_schemes_has_one_record(tmp_path):
     """tuning.json keeps each record under the id it was written with; after a scheme change a
     retuned configuration is there twice. The report reads one record, the latest decision."""
-    from lenet_ablate.analysis.tuned import load_tuning
+    from lenet_ablate.analysis.tables.tuned import load_tuning
     from lenet_ablate.runs.identity import config_id
     from lenet_ablate.runs.records import write_json
 
@@ -170,7 +170,7 @@ def test_a_configuration_tuned_under_two_identity_schemes_has_one_record(tmp_pat
 def test_tuning_json_written_by_0_4_is_compacted_to_one_record_per_configuration(tmp_path):
     """0.4 kept a record per configuration per identity scheme; the next write keeps one, the
     latest decision, under today's id."""
-    from lenet_ablate.analysis.tuned import load_tuning
+    from lenet_ablate.analysis.tables.tuned import load_tuning
     from lenet_ablate.runs.identity import config_id
     from lenet_ablate.runs.records import write_json
     from lenet_ablate.study.tuning import merge_records

@@ -10,7 +10,7 @@ tune=lr:
    e.g. the screening run at the chosen lr when tune.epochs is the full budget) is not launched again.
 
 seeds=auto: after the sweep's `seeds_pilot` seeds (and tuning), the looks of the sequential design
-(lenet_ablate.analysis.sequential): at each look the comparisons still open get their level's and
+(lenet_ablate.analysis.schedule.sequential): at each look the comparisons still open get their level's and
 reference's seeds up to the look's count; settled ones get none. lenet_ablate.study.planning decides
 each look from the sweep folder's results and writes <sweep dir>/seeds.json; a rerun decides the same
 from the same results, so it trains nothing that completed.
@@ -37,8 +37,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from lenet_ablate.config import validate
 from lenet_ablate.errors import Abort, ConfigError, LenetAblateError, SweepError
-from lenet_ablate.analysis import sequential
-from lenet_ablate.analysis.tuned import load_tuning
+from lenet_ablate.analysis.schedule import sequential
+from lenet_ablate.analysis.tables.tuned import load_tuning
 from lenet_ablate.study import planning, tuning
 from lenet_ablate.runs.guard import locked_elsewhere
 from lenet_ablate.runs.identity import config_id, factors, job_id, plain

@@ -1,1 +1,3 @@
-"""Data sets: the registry of published files and sums, reading them, and the tensor data module."""
+"""Images a job trains on: the records (images), the sources by data.name (sources: idx files,
+a folder of one's own, a torchvision set), the network input's scaling (inputs), and the tensor
+data module (datamodule); make data (getdata) and make folder-data (export)."""

@@ -1,3 +1,4 @@
-"""The report package: collect (sweeps, summaries, event files), stats (pure functions),
-experiments (configurations and one-factor comparisons), figures, render (Markdown / HTML) and
-build (one report); `python -m lenet_ablate.report` is the command (__main__)."""
+"""The report of one sweep or study, from what analysis/ computes: the effects figure and
+"Which choices matter" (comparisons, figures), "How each choice trains" (training), per-class
+accuracy (classes), the published claims (claims, published), Markdown and HTML (render) and the
+whole report (build); `python -m lenet_ablate.report` is the command (__main__). No torch here."""

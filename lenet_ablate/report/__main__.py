@@ -15,14 +15,15 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from lenet_ablate.errors import ReportError
-from lenet_ablate.analysis import sequential, stats
+from lenet_ablate.analysis.schedule import sequential
+from lenet_ablate.analysis.inference import stats
 from lenet_ablate.report.build import report_runs
 from lenet_ablate.report.comparisons import Analysis
 from lenet_ablate.report.render import remove_report
-from lenet_ablate.analysis.collect import STUDY, load_jobs, sweep_names
-from lenet_ablate.analysis.experiments import baseline
-from lenet_ablate.analysis.outcomes import TARGET
-from lenet_ablate.analysis.tuned import annotate, default_view, load_tuning
+from lenet_ablate.analysis.tables.collect import STUDY, load_jobs, sweep_names
+from lenet_ablate.analysis.tables.experiments import baseline
+from lenet_ablate.analysis.tables.outcomes import TARGET
+from lenet_ablate.analysis.tables.tuned import annotate, default_view, load_tuning
 from lenet_ablate.runs.records import read_json
 from lenet_ablate.study.sweeps import Progress
 

@@ -8,18 +8,20 @@ from typing import Any
 
 import pandas as pd
 
-from lenet_ablate.analysis import sequential, stats, tuned
+from lenet_ablate.analysis.schedule import sequential
+from lenet_ablate.analysis.inference import stats
+from lenet_ablate.analysis.tables import tuned
 from lenet_ablate.report import figures
 from lenet_ablate.report.claims import claims_table
 from lenet_ablate.report.published import Evidence
 from lenet_ablate.report.comparisons import Analysis, ComparisonRecord, answer_table, csv_table, one_factor_section
-from lenet_ablate.analysis.experiments import FAILED, completed, configurations, factor_names, learned_seeds, rank
-from lenet_ablate.analysis.collect import RUNNING_NOW
-from lenet_ablate.analysis.levels import View
-from lenet_ablate.analysis.outcomes import outcome
-from lenet_ablate.analysis.shape import MIN_POOLED, MIN_SEEDS, Shape, seed_shape
+from lenet_ablate.analysis.tables.experiments import FAILED, completed, configurations, factor_names, learned_seeds, rank
+from lenet_ablate.analysis.tables.collect import RUNNING_NOW
+from lenet_ablate.analysis.tables.level_rows import View
+from lenet_ablate.analysis.tables.outcomes import outcome
+from lenet_ablate.analysis.schedule.seed_noise import MIN_POOLED, MIN_SEEDS, Shape, seed_shape
 from lenet_ablate.report.render import Report
-from lenet_ablate.analysis.classes import class_names
+from lenet_ablate.analysis.tables.classes import class_names
 from lenet_ablate.report.classes import class_section
 from lenet_ablate.report.training import training_section
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from lenet_ablate.analysis.levels import LevelRow, View, interval_text
+from lenet_ablate.analysis.tables.level_rows import LevelRow, View, interval_text
 from lenet_ablate.report.published import Evidence, published_rows, where_in
 
 PUBLISHED_BEST, PUBLISHED_WORST = 0.909, 0.775

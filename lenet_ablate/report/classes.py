@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from lenet_ablate.analysis import classes
+from lenet_ablate.analysis.tables import classes
 from lenet_ablate.report.comparisons import ComparisonRecord
 from lenet_ablate.report.render import Report
 

@@ -9,11 +9,14 @@ from typing import Any
 
 import pandas as pd
 
-from lenet_ablate.analysis import decide, failures, sequential, stats
+from lenet_ablate.analysis.inference import decide
+from lenet_ablate.analysis.tables import failures
+from lenet_ablate.analysis.schedule import sequential
+from lenet_ablate.analysis.inference import stats
 from lenet_ablate.report import figures
-from lenet_ablate.analysis.experiments import Experiment, experiments, factor_names
-from lenet_ablate.analysis.levels import Judgement, LevelRow, View, interval_text, level_rows
-from lenet_ablate.analysis.outcomes import outcome
+from lenet_ablate.analysis.tables.experiments import Experiment, experiments, factor_names
+from lenet_ablate.analysis.tables.level_rows import Judgement, LevelRow, View, interval_text, level_rows
+from lenet_ablate.analysis.tables.outcomes import outcome
 from lenet_ablate.report.render import Report
 
 
@@ -186,7 +189,7 @@ def _method_text(analysis: Analysis, m: int, tuned: bool) -> str:
     why = ("Hommel keeps the family-wise error at or below 5% for the positively correlated comparisons of a "
            "shared reference and resolves more than Holm; pooled or moderated variances were rejected because "
            "the seed spread differs between levels and they then exceed 5% (docs/statistics.md, "
-           "python -m lenet_ablate.analysis.simulate)." if analysis.method == "hommel" else
+           "python -m lenet_ablate.analysis.schedule.simulate)." if analysis.method == "hommel" else
            "Holm is the adjustment of earlier reports (--method holm); the verdict rule is the same.")
     design = analysis.design
     auto = ""

@@ -13,11 +13,11 @@ import pandas as pd
 matplotlib.use("Agg")  # files only, no display; before pyplot is imported
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lenet_ablate.analysis import stats
-from lenet_ablate.analysis.classes import CLASS_NAMES
-from lenet_ablate.analysis.collect import load_curves
-from lenet_ablate.analysis.experiments import Experiment
-from lenet_ablate.analysis.levels import LevelRow
+from lenet_ablate.analysis.inference import stats
+from lenet_ablate.analysis.tables.classes import CLASS_NAMES
+from lenet_ablate.analysis.tables.collect import load_curves
+from lenet_ablate.analysis.tables.experiments import Experiment
+from lenet_ablate.analysis.tables.level_rows import LevelRow
 
 
 def _figure(*args: Any, **kwargs: Any):

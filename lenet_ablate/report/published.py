@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lenet_ablate.analysis import classes, stats
-from lenet_ablate.analysis.secondary import OutcomeComparison, epochs_text
+from lenet_ablate.analysis.tables import classes
+from lenet_ablate.analysis.inference import stats
+from lenet_ablate.analysis.inference.secondary import OutcomeComparison, epochs_text
 
 ADAM_PUBLISHED, ADAM_MISS = 0.889, (0.09, 0.11)
 BEST_PUBLISHED = {"train_acc": 0.939, "val_acc": 0.918, "test_acc": 0.909}

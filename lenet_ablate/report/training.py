@@ -8,11 +8,11 @@ import math
 
 import pandas as pd
 
-from lenet_ablate.analysis import secondary
-from lenet_ablate.analysis import outcomes
-from lenet_ablate.analysis.experiments import Experiment, completed, learned_seeds
-from lenet_ablate.analysis.outcomes import Outcome
-from lenet_ablate.analysis.secondary import OutcomeComparison, epochs_text
+from lenet_ablate.analysis.inference import secondary
+from lenet_ablate.analysis.tables import outcomes
+from lenet_ablate.analysis.tables.experiments import Experiment, completed, learned_seeds
+from lenet_ablate.analysis.tables.outcomes import Outcome
+from lenet_ablate.analysis.inference.secondary import OutcomeComparison, epochs_text
 from lenet_ablate.report import figures
 from lenet_ablate.report.comparisons import ComparisonRecord, cost
 from lenet_ablate.report.render import Report

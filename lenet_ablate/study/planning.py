@@ -1,5 +1,5 @@
 """The study sweeper's planning, as plain records: the configurations a sweep can add seeds to, its
-comparisons, the looks of the sequential seeds=auto design (lenet_ablate.analysis.sequential) and the
+comparisons, the looks of the sequential seeds=auto design (lenet_ablate.analysis.schedule.sequential) and the
 jobs each next look needs; one record of launched jobs and one conflict check.
 
 The sweeper (hydra_plugins/lenet_ablate_tuner) composes configs and hands batches to the launcher;
@@ -18,10 +18,11 @@ import numpy as np
 from omegaconf import DictConfig
 
 from lenet_ablate.errors import SweepError
-from lenet_ablate.analysis import sequential, tuned
-from lenet_ablate.analysis.collect import load_jobs
-from lenet_ablate.analysis.experiments import configurations, experiments, factor_names
-from lenet_ablate.analysis.levels import LevelRow, level_rows
+from lenet_ablate.analysis.schedule import sequential
+from lenet_ablate.analysis.tables import tuned
+from lenet_ablate.analysis.tables.collect import load_jobs
+from lenet_ablate.analysis.tables.experiments import configurations, experiments, factor_names
+from lenet_ablate.analysis.tables.level_rows import LevelRow, level_rows
 from lenet_ablate.study import tuning
 from lenet_ablate.runs.guard import conflict, refuse_message
 from lenet_ablate.runs.records import write_json

@@ -225,8 +225,9 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
     network = initial_network(cfg, data.shape)
     model, params = network.module, parameter_table(network.module)
     label = job_dir.name
-    module = LeNetModule(model, plain(cfg.optimizer), cfg.trainer.max_epochs, data.shape.num_classes,
-                         channels_last=cfg.trainer.channels_last, dropout_seed=streams["dropout"],
+    trained = model.to(memory_format=torch.channels_last) if cfg.trainer.channels_last else model
+    module = LeNetModule(trained, plain(cfg.optimizer), cfg.trainer.max_epochs, data.shape.num_classes,
+                         dropout_seed=streams["dropout"],
                          epoch_log=(lambda line: log.info("%s %s", label, line)) if quiet else None,
                          loss=network.loss)
     if cfg.trainer.compile:

@@ -34,16 +34,17 @@ Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 class LeNetModule(L.LightningModule):
     """Trains a network (LeNet-5 or one's own) and logs train/val/test loss and accuracy per epoch.
-    `loss` is the network's head's loss (default: the model's own `loss` method, as LeNet5 has)."""
+    `loss` is the network's head's loss (default: the model's own `loss` method, as LeNet5 has).
+    The model arrives in the memory format it trains in (the job converts it for channels_last)."""
 
     def __init__(self, model: nn.Module, optimizer: dict[str, Any], max_epochs: int, num_classes: int,
-                 channels_last: bool = False, epoch_log: Callable[[str], None] | None = None,
-                 dropout_seed: int | None = None, loss: Loss | None = None) -> None:
+                 epoch_log: Callable[[str], None] | None = None, dropout_seed: int | None = None,
+                 loss: Loss | None = None) -> None:
         super().__init__()
         self.loss_fn: Loss = loss or model.loss
         self.dropout_seed = dropout_seed
         self.epoch_log = epoch_log
-        self.model = model.to(memory_format=torch.channels_last) if channels_last else model
+        self.model = model
         self.optimizer_cfg = dict(optimizer)
         self.max_epochs = max_epochs
         # Training loss / correct / seen summed on the device: no host sync and no metric

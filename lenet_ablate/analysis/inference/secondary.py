@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from lenet_ablate.analysis import decide, stats
-from lenet_ablate.analysis.experiments import Experiment
-from lenet_ablate.analysis.outcomes import Outcome
+from lenet_ablate.analysis.inference import decide
+from lenet_ablate.analysis.inference import stats
+from lenet_ablate.analysis.tables.experiments import Experiment
+from lenet_ablate.analysis.tables.outcomes import Outcome
 
 ALPHA = stats.ALPHA
 

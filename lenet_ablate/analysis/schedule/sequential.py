@@ -26,12 +26,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats as sps
 
-from lenet_ablate.analysis import decide, spending, stats
+from lenet_ablate.analysis.inference import decide
+from lenet_ablate.analysis.schedule import spending
+from lenet_ablate.analysis.inference import stats
 from lenet_ablate import design as declared
 from lenet_ablate.design import Setting, default
 
 if TYPE_CHECKING:  # the records only: levels.py needs pandas, the simulation does not
-    from lenet_ablate.analysis.levels import LevelRow
+    from lenet_ablate.analysis.tables.level_rows import LevelRow
 
 OPEN, DIFFERS, EQUAL, FUTILE, EXHAUSTED = range(5)
 STATES = ("open", "differs", "no difference", "cannot settle within seeds_max", "not settled at seeds_max")
@@ -127,12 +129,12 @@ class Design:
 
     def simulate_command(self) -> str:
         """The command that runs the simulation's grid for this design."""
-        return (f"python -m lenet_ablate.analysis.simulate --spending {self.spending} --boundaries {self.boundaries} "
+        return (f"python -m lenet_ablate.analysis.schedule.simulate --spending {self.spending} --boundaries {self.boundaries} "
                 f"--alpha {self.alpha:g} --beta {self.beta:g} --pilot {self.pilot} --looks "
                 f"{' '.join(str(n) for n in self.looks)} --seeds-max {self.seeds_max}")
 
 
-# The designs the simulation's grid covers, and what it found (python -m lenet_ablate.analysis.simulate;
+# The designs the simulation's grid covers, and what it found (python -m lenet_ablate.analysis.schedule.simulate;
 # docs/statistics.md): the report quotes these, and no other design's.
 EXACT = Design(alpha=0.05, beta=0.05, seeds_max=26, boundaries="exact")
 _KEEPS = ("keeps the family-wise error and the worst comparison's false 'no difference' rate at or below 5% "

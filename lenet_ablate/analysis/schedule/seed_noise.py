@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
-from lenet_ablate.analysis.noise import unit
-from lenet_ablate.analysis.stats import ALPHA
+from lenet_ablate.analysis.schedule.noise_models import unit
+from lenet_ablate.analysis.inference.stats import ALPHA
 
 MIN_SEEDS = 5    # per configuration: fewer standardised values carry almost no shape
 MIN_POOLED = 20  # skewtest needs 8; fewer than 20 pooled values tell nothing

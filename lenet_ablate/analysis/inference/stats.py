@@ -6,7 +6,7 @@ fewer than two are shared), a p-value, an adjustment over the report's family of
 (Hommel by default, Holm for the earlier reports), the smallest difference the study could detect
 with 80% power, the seeds that would settle it, and a verdict in one of three kinds.
 
-Why the paired test with Hommel (docs/statistics.md, `python -m lenet_ablate.analysis.simulate`):
+Why the paired test with Hommel (docs/statistics.md, `python -m lenet_ablate.analysis.schedule.simulate`):
 the seed-to-seed spread differs between levels, so analyses that pool or shrink variances across
 levels exceed the family-wise error rate; the per-comparison paired test keeps it, and Hommel's
 step-up procedure (valid for the positively correlated tests of a shared reference) resolves more

@@ -21,7 +21,7 @@ from typing import Iterable
 import numpy as np
 from scipy import stats as sps
 
-from lenet_ablate.analysis.stats import ALPHA, Difference
+from lenet_ablate.analysis.inference.stats import ALPHA, Difference
 
 CAP = 1000
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from lenet_ablate.analysis import stats
-from lenet_ablate.analysis.experiments import FAILED, Experiment, completed, learned_seeds
+from lenet_ablate.analysis.inference import stats
+from lenet_ablate.analysis.tables.experiments import FAILED, Experiment, completed, learned_seeds
 
 
 @dataclass

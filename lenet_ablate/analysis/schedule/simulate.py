@@ -1,6 +1,6 @@
 """The error rates and the cost of seeds=auto over the conditions users meet, by simulation.
 
-    python -m lenet_ablate.analysis.simulate [--reps 2000] [--spending obrien_fleming] [--quick]
+    python -m lenet_ablate.analysis.schedule.simulate [--reps 2000] [--spending obrien_fleming] [--quick]
         [--alpha 0.03] [--beta 0.025] [--boundaries exact] [--seeds-max 30] [--looks 5 8 12 18]
         [--pilot 3] [--cells 7:1:normal 14:2:skewed ...] [--no-today] [--fixed-n]
 
@@ -19,11 +19,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lenet_ablate.analysis import sequential
+from lenet_ablate.analysis.schedule import sequential
 from lenet_ablate import design as declared
-from lenet_ablate.analysis.montecarlo import (COLLAPSE, DROPOUT, MEASURED, SPREADS, LookRates, simulate,
+from lenet_ablate.analysis.schedule.montecarlo import (COLLAPSE, DROPOUT, MEASURED, SPREADS, LookRates, simulate,
                                             simulate_looks)
-from lenet_ablate.analysis.noise import Noise
+from lenet_ablate.analysis.schedule.noise_models import Noise
 
 SCALES = (0.5, 1.0, 2.0, 4.0, 10.0)
 NOISES = ("normal", "t(3)", "t(2.5)", "skewed", "contaminated", "collapse", "baseline sd 0.006")
@@ -120,7 +120,7 @@ def _fixed_n(reps: int) -> None:
 
 def parser() -> argparse.ArgumentParser:
     """The command line: the simulation's own options and one per design setting."""
-    out = argparse.ArgumentParser(prog="python -m lenet_ablate.analysis.simulate",
+    out = argparse.ArgumentParser(prog="python -m lenet_ablate.analysis.schedule.simulate",
                                   description=__doc__.split("\n\n")[0].replace("\n", " "))
     out.add_argument("--reps", type=int, default=2000)
     for setting in declared.SETTINGS:  # the design's settings, as declared once (lenet_ablate.design)

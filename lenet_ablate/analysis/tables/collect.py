@@ -15,7 +15,7 @@ from tbparse import SummaryReader
 
 from lenet_ablate.runs.guard import locked_elsewhere
 from lenet_ablate.runs.identity import config_id, network_keys
-from lenet_ablate.analysis.outcomes import TARGET, History, JobRecord, measure_all
+from lenet_ablate.analysis.tables.outcomes import TARGET, History, JobRecord, measure_all
 from lenet_ablate.runs.layout import HISTORY, sweep_axes
 from lenet_ablate.runs.records import SUMMARY, read_json
 

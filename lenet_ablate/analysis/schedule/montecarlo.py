@@ -13,8 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
-from lenet_ablate.analysis import decide, sequential, stats
-from lenet_ablate.analysis.noise import Noise, draw_study
+from lenet_ablate.analysis.inference import decide
+from lenet_ablate.analysis.schedule import sequential
+from lenet_ablate.analysis.inference import stats
+from lenet_ablate.analysis.schedule.noise_models import Noise, draw_study
 
 # The 10-seed Fashion-MNIST study of 2026-11-29 (make ablate, docs/results.md): per level (tanh,
 # sigmoid, avg pooling, RMSprop, Adam, dropout 0.5, no augmentation) the sd of the paired differences
@@ -183,7 +185,7 @@ def simulate_logrank(reps: int, n: int = 8, m: int = 7, censored: float = 0.3, m
     and their shared reference draw integer epochs from one distribution (heavy ties), a share
     `censored` of seeds never reaching the target within max_epochs; each level against the
     reference by the report's own log-rank test (secondary.logrank_p), Hommel over the family."""
-    from lenet_ablate.analysis.secondary import logrank_p  # the report's own test
+    from lenet_ablate.analysis.inference.secondary import logrank_p  # the report's own test
 
     rng = np.random.default_rng(seed)
     errors = 0
