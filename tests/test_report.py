@@ -556,3 +556,18 @@ def test_no_table_is_wider_than_a_1280_pixel_window(sweep, tmp_path):
         assert scroll <= WINDOW and max(edges) <= WINDOW, (scroll, edges)
         (tmp_path / "wide.html").write_text(f"<html><body>{wide}</body></html>")
         assert browser_widths(tmp_path / "wide.html", tmp_path)[0] > WINDOW  # the measurement can fail
+
+
+def test_a_study_of_two_numeric_environments_says_so():
+    from lenet_ablate.analysis.tables.collect import environment_label
+    from lenet_ablate.report.build import _environments
+
+    amd = {"cpu_model": "AMD EPYC 9654", "cpu_capability": "AVX512", "threads": 1, "pins": {}}
+    intel = {"cpu_model": "Intel Xeon", "cpu_capability": "AVX2", "threads": 1, "pins": {"MKL_CBWR": "AVX2"}}
+    assert environment_label(intel) == "Intel Xeon (AVX2), 1 thread(s), pinned MKL_CBWR=AVX2"
+    assert environment_label(None) == "not recorded"
+    runs = pd.DataFrame({"numeric_env": [environment_label(amd)] * 2 + [environment_label(intel)]})
+    assert _environments(runs) == (" Numbers: 2 jobs on AMD EPYC 9654 (AVX512), 1 thread(s); 1 jobs on Intel Xeon "
+                                   "(AVX2), 1 thread(s), pinned MKL_CBWR=AVX2: the verdicts are valid, but the numbers "
+                                   "reproduce bit for bit only on the same kind of CPU and kernels (docs/performance.md).")
+    assert _environments(runs.iloc[:2]) == " Numbers: 2 jobs on AMD EPYC 9654 (AVX512), 1 thread(s)."

@@ -66,7 +66,19 @@ def _networks_line(runs: pd.DataFrame) -> str:
                      f" ({len(group)} jobs)")
     data = nets.groupby(["data", "data_root"], dropna=False, sort=False).size()
     shown = "; ".join(f"{d}{f' ({r})' if isinstance(r, str) else ''}: {n} jobs" for (d, r), n in data.items())
-    return f"Network: {'; '.join(parts)}. Data: {shown}."
+    return f"Network: {'; '.join(parts)}. Data: {shown}." + _environments(runs)
+
+
+def _environments(runs: pd.DataFrame) -> str:
+    """Where the jobs' numbers come from; a study of several numeric environments says what that means."""
+    if "numeric_env" not in runs:
+        return ""
+    envs = runs.dropna(subset=["numeric_env"]).groupby("numeric_env", sort=False).size()
+    shown = "; ".join(f"{n} jobs on {env}" for env, n in envs.items())
+    if len(envs) > 1:
+        return (f" Numbers: {shown}: the verdicts are valid, but the numbers reproduce bit for bit only on the same "
+                f"kind of CPU and kernels (docs/performance.md).")
+    return f" Numbers: {shown}."
 
 
 def _header(rep: Report, runs: pd.DataFrame, baseline: dict[str, str], tuned_sweep: bool) -> None:

@@ -39,6 +39,7 @@ from lenet_ablate.model.heads import RBFHead
 from lenet_ablate.model.network import Network, build_network, parameter_table
 from lenet_ablate.training.module import DivergedError, LeNetModule, evaluate
 from lenet_ablate.runs.records import SUMMARY, git_info, read_json, write_json
+from lenet_ablate.training.numerics import numeric_environment
 from lenet_ablate.training.seeding import stream_seeds
 from lenet_ablate.model.templates import min_hamming_distance
 
@@ -247,7 +248,7 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
     # Thread count changes floating-point reduction order, so it is part of what reproduces a run.
     return {"metrics": metrics, "epochs": trainer.current_epoch, "best_epoch": best_epoch,
             "epoch_times_s": timer.times, "history": _history(module, timer), "host": socket.gethostname(),
-            "threads": torch.get_num_threads(), "parameters": params,
+            "threads": torch.get_num_threads(), "parameters": params, "numeric_env": numeric_environment(),
             "network": {**network_keys(cfg), "takes": list(network.takes), "parameters": params["total"]},
             "data_set": _data_record(data),
             "per_class_test_acc": [row[i] / max(1, sum(row)) for i, row in enumerate(confusion)],

@@ -98,6 +98,16 @@ def job_row(job: Path, sweep_name: str) -> dict[str, Any]:
     return row
 
 
+def environment_label(env: dict[str, Any] | None) -> str:
+    """One line naming a job's numeric environment (training.numerics: 'AMD EPYC (AVX2), 1
+    thread(s)'); 'not recorded' for summaries written before 0.7."""
+    if not env:
+        return "not recorded"
+    pins = ", ".join(f"{k}={v}" for k, v in sorted((env.get("pins") or {}).items()))
+    return (f"{env.get('cpu_model')} ({env.get('cpu_capability')}), {env.get('threads')} thread(s)"
+            + (f", pinned {pins}" if pins else ""))
+
+
 def _network_columns(summary: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     """The network (`model`: its name and own keys), its trainable parameters and what it took, and
     the data (name, root, MD5 of the images as decoded): summaries before 0.7 were LeNet-5 on idx files."""
@@ -109,7 +119,8 @@ def _network_columns(summary: dict[str, Any], config: dict[str, Any]) -> dict[st
             "parameters": net.get("parameters", (summary.get("parameters") or {}).get("total")),
             "model_takes": " ".join(net["takes"]) if "takes" in net else None,
             "data": (config.get("data") or {}).get("name"), "data_root": (config.get("data") or {}).get("root"),
-            "data_md5": data.get("md5"), "_classes": data.get("classes")}
+            "data_md5": data.get("md5"), "_classes": data.get("classes"),
+            "numeric_env": environment_label(summary.get("numeric_env"))}
 
 
 def _outcomes(job: Path, summary: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
