@@ -17,7 +17,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from lenet_ablate import config_dir
-from lenet_ablate.config import validate
+from lenet_ablate.config import check_yaml_files, validate
 from lenet_ablate.errors import Abort, ConfigError, DataError, Interrupted, JobFailed, LenetAblateError
 from lenet_ablate.runs import stopping
 from lenet_ablate.study.cluster import granted_cpus, launcher_kind, parallel_jobs, quiet_sacct
@@ -96,6 +96,17 @@ def check_output_dirs(argv: list[str]) -> None:
                               f"{'not a folder' if not existing.is_dir() else 'not writable'}).")
 
 
+def config_dirs(argv: list[str]) -> list[str]:
+    """The folders `--config-dir DIR` / `-cd DIR` / `--config-dir=DIR` add to the config search path."""
+    out = []
+    for i, arg in enumerate(argv):
+        if arg in ("--config-dir", "-cd") and i + 1 < len(argv):
+            out.append(argv[i + 1])
+        elif arg.startswith("--config-dir="):
+            out.append(arg.split("=", 1)[1])
+    return [d for d in out if Path(d).is_dir()]
+
+
 def say(line: str) -> None:
     """One line to stdout in a single write, so that jobs running side by side (joblib workers
     sharing the terminal) never splice their lines together."""
@@ -111,6 +122,7 @@ def main() -> None:
     try:
         with stopping.handling(launcher=True):
             check_output_dirs(sys.argv[1:])
+            check_yaml_files([config_dir(), *config_dirs(sys.argv[1:])])
             _task()
     except LenetAblateError as exc:
         exit_with(exc)
@@ -118,8 +130,6 @@ def main() -> None:
         exit_with(exc.error)
     except KeyboardInterrupt:  # a signal in the launching process (its workers have recorded their jobs)
         exit_with(Interrupted(stopping.reason(), stopping.exit_code()))
-
-
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
 def _task(cfg: DictConfig) -> None:
     """One Hydra job. In a multirun a job may run in a worker process (joblib, Slurm) with no main()

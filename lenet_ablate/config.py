@@ -281,6 +281,25 @@ def _check_study(typed: DictConfig) -> None:
            f"must be in [1, {typed.trainer.max_epochs}] (trainer.max_epochs)")
 
 
+def check_yaml_files(folders: list[str | Path]) -> None:
+    """Parse every YAML file under `folders` (the package's conf/ and each --config-dir) before Hydra
+    composes, so that a file that does not parse gets one line (the file, the line, the parser's
+    message) instead of Hydra's traceback. Raises ConfigError."""
+    import yaml
+
+    for folder in folders:
+        for path in sorted(Path(folder).rglob("*.yaml")):
+            try:
+                yaml.safe_load(path.read_text())
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+                what = " ".join(filter(None, [getattr(exc, "context", None), getattr(exc, "problem", None)])) or str(exc)
+                raise ConfigError(f"{where}: the config file does not parse ({what})") from None
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{path}: the config file cannot be read ({exc})") from None
+
+
 def validate(cfg: DictConfig, choices: Any = None) -> DictConfig:
     """Type-check `cfg` against the schema and check every value's range.
 

@@ -42,6 +42,13 @@ class Interrupted(LenetAblateError):
         self.exit_code = exit_code
 
 
+class WorkerKilled(LenetAblateError):
+    """A worker process was killed from outside (SIGKILL, most often the out-of-memory killer); its
+    jobs are recorded 'interrupted' and the same command continues the sweep."""
+
+    exit_code = 137
+
+
 class JobFailed(LenetAblateError):
     """A single run failed; its summary holds the error (already printed with the run's line)."""
 

@@ -40,6 +40,7 @@ from lenet_ablate.errors import Abort, ConfigError, LenetAblateError, SweepError
 from lenet_ablate.analysis.schedule import sequential
 from lenet_ablate.analysis.tables.tuned import load_tuning
 from lenet_ablate.study import planning, tuning
+from lenet_ablate.runs import stopping
 from lenet_ablate.runs.guard import locked_elsewhere
 from lenet_ablate.runs.identity import config_id, factors, job_id, plain
 from lenet_ablate.study.planning import Configuration, Job, Launched
@@ -58,6 +59,10 @@ class StudySweeper(BasicSweeper):
             return self._sweep(arguments)
         except LenetAblateError as exc:  # to cli.main, past Hydra's run_and_report (errors.Abort)
             raise Abort(exc) from None
+        except Exception as exc:  # a joblib worker killed from outside: its jobs recorded, a few lines
+            if not stopping.worker_killed(exc):
+                raise
+            raise Abort(stopping.killed_error(stopping.record_killed())) from None
 
     def _sweep(self, arguments: list[str]) -> Any:
         auto = str(self.config.seeds) == "auto"

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from lenet_ablate.runs.guard import LOCK, locked_elsewhere
+from lenet_ablate.errors import WorkerKilled
+from lenet_ablate.runs.guard import LOCK, job_lock, locked_elsewhere
+from lenet_ablate.runs.records import SUMMARY, read_json, write_json
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 REASONS = {signal.SIGINT: "stopped by the user (Ctrl-C)",
@@ -134,3 +136,42 @@ def start_joblib_helpers() -> None:
         resource_tracker.ensure_running()
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+KILLED = ("its process was killed from outside (SIGKILL) while the sweep ran: by the out-of-memory killer, "
+          "or by the launcher after another worker was killed")
+
+
+def record_killed() -> list[Path]:
+    """After a worker process was killed (joblib's TerminatedWorkerError): every job of the watched
+    sweeps whose summary still says 'running' though no live process holds its lock is recorded
+    'interrupted' (atomically, under its lock), so the next run of the command redoes it; completed
+    jobs are not touched. Returns those jobs' folders."""
+    found = []
+    for sweep in STOP.sweeps:
+        for path in sorted(Path(sweep).glob(f"**/{SUMMARY}")):
+            summary = read_json(path) or {}
+            if summary.get("status") != "running" or locked_elsewhere(path.parent):
+                continue
+            lock = job_lock(path.parent)
+            with lock:
+                write_json(path, {**summary, "status": "interrupted", "error": KILLED})
+            found.append(path.parent)
+    return found
+
+
+def killed_error(jobs: list[Path]) -> WorkerKilled:
+    """The error a sweep ends with when a worker was killed: which jobs, that a process was killed
+    (likely memory), and how to continue."""
+    named = "\n".join(f"  {job}" for job in jobs) or "  (no job was in flight)"
+    return WorkerKilled(f"a worker process was killed from outside (SIGKILL; a likely cause: the out-of-memory "
+                        f"killer). The job(s) in flight are recorded 'interrupted':\n{named}\nCompleted jobs are kept; "
+                        f"run the same command again to continue (with fewer parallel jobs if memory is short: "
+                        f"hydra.launcher.n_jobs).")
+
+
+def worker_killed(exc: BaseException) -> bool:
+    """True for joblib's error when one of its worker processes died of a signal (SIGKILL)."""
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    return isinstance(exc, TerminatedWorkerError)

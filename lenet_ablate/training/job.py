@@ -7,6 +7,7 @@ import signal
 from lenet_ablate.errors import ConfigError, Interrupted, ResultExists
 
 import ctypes
+import os
 import socket
 from dataclasses import asdict
 import logging
@@ -104,7 +105,7 @@ def _running(cfg: DictConfig, key: str, job_dir: Path) -> dict[str, Any]:
     return {
         "status": "running", "action": "trained", "job_id": key, "identity_scheme": SCHEME,
         "config_id": config_id(cfg), "factors": factors(cfg),
-        "seed": cfg.seed, "started_at": _now(),
+        "seed": cfg.seed, "started_at": _now(), "pid": os.getpid(),
         "version": lenet_ablate.__version__, "git": git_info(), "config": plain(cfg),
         # With interpolations kept: the report attributes `${factor.key}` settings to their factor.
         "config_unresolved": OmegaConf.to_container(cfg, resolve=False),

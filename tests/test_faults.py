@@ -1,0 +1,53 @@
+"""Two faults a laptop meets end in a few lines, not a traceback: a worker killed from outside
+(SIGKILL, as the out-of-memory killer does) and a config file that does not parse."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT, data_overrides, run_cli
+from lenet_ablate.config import check_yaml_files
+from lenet_ablate.errors import ConfigError
+
+
+def test_a_config_file_that_does_not_parse_is_one_line(tmp_path):
+    conf = tmp_path / "myconf"
+    (conf / "activation").mkdir(parents=True)
+    (conf / "activation" / "gelu.yaml").write_text("name: gelu\n_target_: [torch.nn.GELU\nfoo: 1\n")
+    proc = run_cli(["--config-dir", str(conf), "activation=gelu"], tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines == [f"lenet_ablate: error: {conf / 'activation' / 'gelu.yaml'}:3: the config file does not parse "
+                     "(while parsing a flow sequence expected ',' or ']', but got ':')"]
+    (tmp_path / "pkgconf").mkdir()  # the package's own conf/ is read the same way
+    (tmp_path / "pkgconf" / "config.yaml").write_text("seed: 0\n  bad: indent\n")
+    with pytest.raises(ConfigError, match=r"pkgconf/config\.yaml:2: the config file does not parse"):
+        check_yaml_files([ROOT / "conf", tmp_path / "pkgconf"])
+
+
+def test_a_worker_killed_from_outside_ends_the_sweep_in_a_few_lines(tmp_path, tiny_data):
+    sweep = tmp_path / "sweep"
+    args = [sys.executable, "-m", "lenet_ablate", "-m", "seed=0,1,2", *data_overrides(*tiny_data),
+            "trainer.max_epochs=100", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}"]
+    proc = subprocess.Popen(args, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline, running = time.time() + 180, []
+    while time.time() < deadline and len(running) < 2:  # both workers have started a job (their summaries)
+        running = [s for p in sweep.glob("*/summary.json") for s in [json.loads(p.read_text() or "{}")]
+                   if s.get("status") == "running"]
+        time.sleep(0.1)
+    assert len(running) == 2
+    os.kill(running[0]["pid"], 9)  # one worker, as the out-of-memory killer would
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 137 and "Traceback" not in stderr, stderr[-3000:]
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) <= 5 and "killed from outside (SIGKILL; a likely cause: the out-of-memory killer)" in lines[0]
+    assert running[0]["job_dir"] in stderr and "run the same command again to continue" in stderr
+    statuses = [json.loads(p.read_text())["status"] for p in sweep.glob("*/summary.json")]
+    assert sorted(statuses) == ["interrupted", "interrupted"]  # the killed job and the other in flight
