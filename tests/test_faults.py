@@ -51,3 +51,24 @@ def test_a_worker_killed_from_outside_ends_the_sweep_in_a_few_lines(tmp_path, ti
     assert running[0]["job_dir"] in stderr and "run the same command again to continue" in stderr
     statuses = [json.loads(p.read_text())["status"] for p in sweep.glob("*/summary.json")]
     assert sorted(statuses) == ["interrupted", "interrupted"]  # the killed job and the other in flight
+
+
+def test_verify_retrains_a_recorded_job_and_compares_bit_for_bit(tmp_path, tiny_data, capsys):
+    from lenet_ablate.verify import main as verify_main
+
+    job = tmp_path / "job"
+    proc = run_cli([*data_overrides(*tiny_data), "trainer.max_epochs=1", f"hydra.run.dir={job}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert verify_main([str(job)]) == 0
+    assert capsys.readouterr().out == "identical\n"
+    summary = json.loads((job / "summary.json").read_text())
+    recorded = summary["metrics"]["test_acc"]
+    summary["metrics"]["test_acc"] = recorded + 2 ** -30  # as another CPU's kernels would leave it
+    summary["numeric_env"]["cpu_model"] = "Another CPU"
+    (job / "summary.json").write_text(json.dumps(summary))
+    assert verify_main([str(job)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "different: 1 value(s)"
+    assert out[1] == f"  metrics.test_acc: recorded {recorded + 2 ** -30!r}, now {recorded!r}"
+    assert "Another CPU" in out[2] and out[3].startswith("this machine: {'cpu_vendor'")
+    assert verify_main([str(tmp_path)]) == 2  # no job there

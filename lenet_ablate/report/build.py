@@ -74,6 +74,8 @@ def _environments(runs: pd.DataFrame) -> str:
     if "numeric_env" not in runs:
         return ""
     envs = runs.dropna(subset=["numeric_env"]).groupby("numeric_env", sort=False).size()
+    if list(envs.index) == ["not recorded"]:
+        return " Numbers: the jobs' numeric environment was not recorded (summaries written before 0.7)."
     shown = "; ".join(f"{n} jobs on {env}" for env, n in envs.items())
     if len(envs) > 1:
         return (f" Numbers: {shown}: the verdicts are valid, but the numbers reproduce bit for bit only on the same "
