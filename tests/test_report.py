@@ -490,7 +490,7 @@ def test_the_seed_noise_section_says_what_the_seeds_show_and_what_to_do():
 def test_effects_figure_marks_each_verdict_kind_and_both_lr_views():
     from types import SimpleNamespace as R
 
-    from lenet_ablate.report.figures import effects_figure, verdict_kind
+    from lenet_ablate.report.effects import effects_figure, verdict_kind
 
     assert [verdict_kind(v) for v in ("differs (-0.0100)", "no difference larger than 0.0040",
                                       "not resolved at n=3 seeds", "")] == \

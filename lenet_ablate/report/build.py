@@ -13,6 +13,7 @@ from lenet_ablate.analysis.inference import stats
 from lenet_ablate.analysis.tables import tuned
 from lenet_ablate.report import figures
 from lenet_ablate.report.claims import claims_table
+from lenet_ablate.report.effects import effects_figure, secondary_effects_figure
 from lenet_ablate.report.published import Evidence
 from lenet_ablate.report.comparisons import Analysis, ComparisonRecord, answer_table, csv_table, one_factor_section
 from lenet_ablate.analysis.tables.experiments import FAILED, completed, configurations, factor_names, learned_seeds, rank
@@ -121,6 +122,10 @@ _EFFECTS = ("Each level's difference from its reference in {label}, with the int
             "difference larger than the bound; grey diamond: not resolved yet.")
 
 
+_SECONDARY = ("The other outcomes with intervals, as the figure above: each level against its reference, the "
+              "band of the outcome's smallest effect of interest shaded (ratios around 1).")
+
+
 def _answer_first(rep: Report, csv: list[ComparisonRecord], analysis: Analysis, blocks: list,
                   runs: pd.DataFrame) -> dict[str, list]:
     """comparisons.csv, "Which choices matter" at the top of the report, then "How each choice trains"."""
@@ -131,9 +136,14 @@ def _answer_first(rep: Report, csv: list[ComparisonRecord], analysis: Analysis, 
     more, results = training_section(first, blocks, analysis.outcome,
                                      analysis.design is not None and not analysis.pooled, analysis.target, hosts,
                                      analysis.pace)
+    secondary = secondary_effects_figure(more, analysis.target)
+    if secondary is not None:  # under the "How each choice trains" table
+        at = next(i for i, (kind, _) in enumerate(first.blocks) if kind == "table") + 1
+        first.figures["effects_secondary.png"] = secondary
+        first.blocks.insert(at, ("img", ("effects_secondary.png", _SECONDARY)))
     rep.csv["comparisons.csv"] = csv_table(csv + more)
     label = outcome(analysis.outcome).label
-    effects = figures.effects_figure(csv, analysis.outcome, analysis.min_effect, label)
+    effects = effects_figure(csv, analysis.outcome, analysis.min_effect, label)
     if effects is not None:  # the answer at a glance, right under the title
         rep.figures["effects.png"] = effects
     rep.blocks[0:0] = ([("img", ("effects.png", _EFFECTS.format(label=label, band=analysis.min_effect)))]
