@@ -19,8 +19,9 @@ from lenet_ablate.analysis.inference import decide
 from lenet_ablate.analysis.schedule import sequential
 from lenet_ablate.analysis.schedule import spending
 from lenet_ablate.analysis.inference import stats
-from lenet_ablate.analysis.schedule.montecarlo import (DROPOUT, MEASURED, SPREADS, mc_error, scenarios, simulate,
-                                            simulate_logrank, simulate_looks, simulate_planned_once)
+from lenet_ablate.analysis.schedule.montecarlo import (DROPOUT, MEASURED, SPREADS, FixedPlan, mc_error, scenarios,
+                                                       simulate,
+                                                       simulate_logrank, simulate_looks, simulate_planned_once)
 from lenet_ablate.analysis.schedule.simulate import TODAY, Cell, run_cell
 
 REPS = 4000
@@ -34,13 +35,13 @@ def bound(rate: float = stats.ALPHA) -> float:
 
 @pytest.mark.parametrize("design", [dict(n=3), dict(n=6)])
 def test_paired_test_keeps_the_family_wise_error_under_unequal_spreads(design):
-    assert simulate(SPREADS, NULL, reps=REPS, seed=11, **design).fwer <= bound()
+    assert simulate(SPREADS, NULL, reps=REPS, seed=11, plan=FixedPlan(**design)).fwer <= bound()
 
 
 def test_pooling_variances_naively_exceeds_the_family_wise_error():
     # The same null, analysed with one variance pooled over the 7 levels: the small-spread levels
     # borrow the large ones' degrees of freedom but not their noise, and false positives follow.
-    assert simulate(SPREADS, NULL, n=3, reps=REPS, seed=11, pooled=True).fwer > bound()
+    assert simulate(SPREADS, NULL, reps=REPS, seed=11, plan=FixedPlan(n=3, pooled=True)).fwer > bound()
 
 
 # The sequential seeds=auto design as configured (conf/config.yaml: spending, levels, looks, seeds_max).
@@ -213,7 +214,7 @@ def test_looks_by_hand():
 def test_power_at_a_true_difference_of_0_01_matches_the_analytic_power():
     # One comparison (no adjustment), spread 0.006, 6 seeds: simulated power of the paired t vs the
     # report's own power function (noncentral t by quadrature).
-    rates = simulate((0.006,), (0.01,), n=6, reps=REPS, seed=13)
+    rates = simulate((0.006,), (0.01,), reps=REPS, seed=13, plan=FixedPlan(n=6))
     expected = stats.t_power(0.01 / 0.006, 6, stats.ALPHA, paired=True)
     assert rates.power == pytest.approx(expected, abs=3 * mc_error(expected, REPS))
 
@@ -233,7 +234,7 @@ def test_hommel_rejects_whatever_holm_rejects_and_more():
 def test_no_difference_larger_than_x_is_rarely_said_when_the_true_difference_is_x(design):
     # Every level truly 0.01 from the baseline: "no difference larger than X <= 0.01" would be wrong.
     effects = tuple(0.01 * (-1) ** i for i in range(len(SPREADS)))
-    rates = simulate(SPREADS, effects, reps=REPS, seed=15, **design)
+    rates = simulate(SPREADS, effects, reps=REPS, seed=15, plan=FixedPlan(**design))
     assert rates.false_equivalence <= bound()
 
 

@@ -106,9 +106,18 @@ def finals(configs: list[Configuration], tune: Any, sweep_dir: Path, variant: Va
                 run = variant(job, choice["chosen_lr"], None)
                 launched.add(run, batch)
                 tuned_id = run.config_id
-        records.append(tuning.tuning_record(c.config_id, tuned_id, c.base_lr, choice, tune, c.screen_seeds,
-                                            c.epochs, grid, c.jobs[0].subdir))
+        records.append(tuning_record(c, tuned_id, choice, tune, grid))
     return records, batch
+
+
+def tuning_record(c: Configuration, tuned_id: str, choice: dict[str, Any], tune: Any,
+                  grid: list[dict[str, Any]]) -> dict[str, Any]:
+    """One configuration's record in tuning.json: the choice, how it was screened and the grid."""
+    return {"config_id": c.config_id, "tuned_config_id": tuned_id, "base_lr": c.base_lr, **choice,
+            "screening": {"epochs": int(tune.epochs), "seeds": c.screen_seeds,
+                          "lr_scales": [float(s) for s in tune.lr_scales]},
+            "full_epochs": c.epochs, "grid": grid, "example_job": c.jobs[0].subdir,
+            "decided_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
 def templates(configs: list[Configuration], records: list[dict[str, Any]]) -> dict[str, tuple[Job, float | None]]:

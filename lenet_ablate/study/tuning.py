@@ -8,7 +8,6 @@ it decides, so the decisions can be tested without Hydra. No torch here.
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -89,12 +88,3 @@ def merge_records(current: list[dict[str, Any]], records: list[dict[str, Any]]) 
     return {"criterion": "highest mean validation accuracy over the screening seeds (test accuracy never chooses)",
             "configurations": list(by_id.values())}
 
-
-def tuning_record(config_id: str, tuned_id: str, base_lr: float, choice: dict[str, Any], tune: Any,
-                  screen_seeds: list[int], epochs: int, grid: list[dict[str, Any]], example: str) -> dict[str, Any]:
-    """One configuration's record in tuning.json: the choice, how it was screened and the grid."""
-    return {"config_id": config_id, "tuned_config_id": tuned_id, "base_lr": base_lr, **choice,
-            "screening": {"epochs": int(tune.epochs), "seeds": screen_seeds,
-                          "lr_scales": [float(s) for s in tune.lr_scales]},
-            "full_epochs": epochs, "grid": grid, "example_job": example,
-            "decided_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

@@ -67,11 +67,26 @@ def _auto_counts(d: np.ndarray, n: int, min_effect: float, seeds_max: int, alpha
     return np.array([decide.targets(row, [n] * len(row), min_effect, seeds_max, alpha) for row in spread])
 
 
-def simulate(spreads: tuple[float, ...], effects: tuple[float, ...], n: int, reps: int, seed: int = 0,
-             method: str = "hommel", min_effect: float = 0.01, seeds_max: int | None = None,
-             pooled: bool = False, shared: float = 0.5, alpha: float = stats.ALPHA) -> Rates:
-    """Rates of `reps` simulated studies with `n` seeds per comparison, or, with `seeds_max`, the
-    seeds=auto design: `n` pilot seeds, then the seeds decide.targets asks for."""
+@dataclass(frozen=True)
+class FixedPlan:
+    """How a simulated study is analysed: `n` seeds per comparison (or, with `seeds_max`, `n` pilot
+    seeds and then the seeds decide.targets asks for), the family's adjustment `method`, pooled
+    variances or not, the seeds' shared noise share, the level and the smallest effect of interest."""
+
+    n: int = 3
+    method: str = "hommel"
+    min_effect: float = 0.01
+    seeds_max: int | None = None
+    pooled: bool = False
+    shared: float = 0.5
+    alpha: float = stats.ALPHA
+
+
+def simulate(spreads: tuple[float, ...], effects: tuple[float, ...], reps: int, seed: int = 0,
+             plan: FixedPlan = FixedPlan()) -> Rates:
+    """Rates of `reps` simulated studies analysed as `plan` says."""
+    n, method, min_effect, seeds_max = plan.n, plan.method, plan.min_effect, plan.seeds_max
+    pooled, shared, alpha = plan.pooled, plan.shared, plan.alpha
     rng = np.random.default_rng(seed)
     sd, eff = np.asarray(spreads, float), np.asarray(effects, float)
     d, _ = draw_study(rng, sd, eff, reps, seeds_max or n, Noise(), shared)
@@ -155,10 +170,12 @@ def simulate_looks(spreads: tuple[float, ...], effects: tuple[float, ...], desig
 
 
 def simulate_planned_once(spreads: tuple[float, ...], effects: tuple[float, ...], reps: int, seed: int = 0,
-                          noise: Noise | None = None, pilot: int = 3, seeds_max: int = 10,
-                          alpha: float = 0.02, min_effect: float = 0.01) -> LookRates:
+                          noise: Noise | None = None, plan: FixedPlan = FixedPlan(seeds_max=10, alpha=0.02)
+                          ) -> LookRates:
     """The 0.4 seeds=auto design, for comparison: seeds planned once from the pilot's spread
-    (decide.targets), every seed analysed, collapsed seeds included."""
+    (decide.targets; `plan.n` pilot seeds, at most `plan.seeds_max`), every seed analysed,
+    collapsed seeds included."""
+    pilot, seeds_max, alpha, min_effect = plan.n, plan.seeds_max or 10, plan.alpha, plan.min_effect
     rng = np.random.default_rng(seed)
     eff = np.asarray(effects, float)
     d, _ = draw_study(rng, np.asarray(spreads, float), eff, reps, seeds_max, noise or Noise())

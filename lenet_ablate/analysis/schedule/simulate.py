@@ -21,8 +21,8 @@ import numpy as np
 
 from lenet_ablate.analysis.schedule import sequential
 from lenet_ablate import design as declared
-from lenet_ablate.analysis.schedule.montecarlo import (COLLAPSE, DROPOUT, MEASURED, SPREADS, LookRates, simulate,
-                                            simulate_looks)
+from lenet_ablate.analysis.schedule.montecarlo import (COLLAPSE, DROPOUT, MEASURED, SPREADS, FixedPlan, LookRates,
+                                                       simulate, simulate_looks)
 from lenet_ablate.analysis.schedule.noise_models import Noise
 
 SCALES = (0.5, 1.0, 2.0, 4.0, 10.0)
@@ -112,8 +112,9 @@ def _fixed_n(reps: int) -> None:
     print(f"{'fixed-n analysis':40s} {'FWER (null)':>11s} {'resolved':>9s} {'all 7':>6s} {'worst f.eq.':>11s} {'mean':>5s}")
     for name, kw in designs:
         r = min(reps, 500) if kw.get("method") == "holm" else reps
-        under_null, measured = simulate(SPREADS, null, reps=r, **kw), simulate(SPREADS, MEASURED, reps=r, seed=1, **kw)
-        at_edge = simulate(SPREADS, edge, reps=r, seed=15, **kw)
+        plan = FixedPlan(**kw)
+        under_null, measured = simulate(SPREADS, null, r, plan=plan), simulate(SPREADS, MEASURED, r, seed=1, plan=plan)
+        at_edge = simulate(SPREADS, edge, r, seed=15, plan=plan)
         print(f"{name:40s} {under_null.fwer:11.3f} {measured.resolved:9.2f} {measured.all_resolved:6.2f} "
               f"{at_edge.worst_false_equivalence:11.3f} {at_edge.false_equivalence:5.3f}")
 
