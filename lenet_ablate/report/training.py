@@ -131,7 +131,8 @@ def training_section(rep: Report, blocks: list[Block], primary: str, allocated: 
     if not any(results.values()):
         return [], results
     rep.heading("How each choice trains")
-    rep.text(f"Each level against its reference on the outcomes other than {primary}, on the seeds that learned, "
+    name = outcomes.outcome(primary).label
+    rep.text(f"Each level against its reference on the outcomes other than {name}, on the seeds that learned, "
              f"one Hommel family per outcome (α={secondary.ALPHA:g}). Epochs to target: the first epoch whose "
              f"validation accuracy reaches {target:g} (convergence_target); a seed that never does is censored "
              f"at max_epochs, not dropped; compared by the log-rank test (scipy.stats.logrank), shown as Kaplan-Meier median "
@@ -140,7 +141,7 @@ def training_section(rep: Report, blocks: list[Block], primary: str, allocated: 
              f"a threshold. Seconds per epoch and training seconds: ratios level / reference (paired t on logs); "
              f"timings carry the machine's load at the time ({hosts}), and jobs of other hosts or thread counts are "
              f"not mixed into one ratio. Gap: training minus validation accuracy at the chosen checkpoint."
-             + (f" Secondary: seeds were allocated for {primary}." if allocated else ""))
+             + (f" Secondary: seeds were allocated for {name}." if allocated else ""))
     rep.table(training_table(results, target))
     rep.text(LEGEND)
     still_open = open_comparisons(results, target)
