@@ -55,6 +55,7 @@ def _config_rows(configs: pd.DataFrame) -> pd.DataFrame:
 def _networks_line(runs: pd.DataFrame) -> str:
     """Which networks and data the jobs trained: name, own keys, trainable parameters, the factor
     groups each takes (a factor it does not take is never varied on it), and the data."""
+    runs = runs[runs.status == "completed"] if "status" in runs else runs  # what trained to its end
     if "model" not in runs or runs.model.isna().all():
         return "Network: not recorded."
     nets = runs.dropna(subset=["model"]).fillna({"model_keys": "", "model_takes": "", "parameters": -1})
