@@ -98,6 +98,10 @@ def test_tuned_sweep_selects_by_validation_reuses_screening_runs_and_reports_bot
                     "## The published claims, checked"):
         assert heading in md
     assert (tmp_path / "rep" / "pooling" / "lr_sensitivity.png").stat().st_size > 1000
+    # The answer first: the effects figure, with the default-lr and the tuned-lr comparison side by side.
+    assert md.split("\n\n")[1].endswith("(effects.png)")
+    comparisons = pd.read_csv(tmp_path / "rep" / "pooling" / "comparisons.csv")
+    assert set(comparisons[comparisons.outcome == "test_acc"].lr_view) == {"default", "tuned"}
     runs = pd.read_csv(tmp_path / "rep" / "pooling" / "runs.csv")
     roles = runs.set_index("job").lr_role.to_dict()
     assert roles["max-seed0"] == "default" and roles["max-seed0-lr0.1"] == "tuned"
