@@ -279,6 +279,11 @@ def test_a_torchvision_set_by_name_offline_and_its_short_error(tmp_path, monkeyp
     images = read_torchvision("KMNIST", str(tmp_path / "tv"), image_size=14)
     assert images.train_x.shape == (50, 1, 14, 14) and images.test_y.tolist()[:3] == [0, 1, 2]
     assert len(images.classes) == 10
+    from lenet_ablate.data.sources import data_shape
+
+    node = OmegaConf.create({"name": "torchvision", "dataset": "KMNIST", "root": str(tmp_path / "tv"), "image_size": 14,
+                             "dataset_args": {}, "input": "lecun32"})
+    assert data_shape(node) == DataShape(in_channels=1, num_classes=10, image_size=18)  # 14 padded by 2
     monkeypatch.setattr(tv.KMNIST, "download", lambda self: (_ for _ in ()).throw(OSError("offline")))
     with pytest.raises(DataError, match=r"data.dataset=KMNIST: not found under data.root=.*empty.* Put its files "
                                          r"where torchvision looks, .*empty/KMNIST/"):

@@ -3,7 +3,11 @@ torchvision data set; `read_images` reads any of them, `data_shape` says what a 
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
 
 from lenet_ablate.data.files import DATASETS, read_idx_images
 from lenet_ablate.data.folder import folder_geometry, read_folder
@@ -23,6 +27,18 @@ def read_images(data: Any) -> Images:
     return read_idx_images(data)
 
 
+@lru_cache(maxsize=16)
+def _torchvision_geometry(dataset: str, root: str | None, image_size: int | None, args: str) -> tuple[int, int, int]:
+    """(channels, side, classes) of a torchvision set, read once per process (a sweep builds each
+    configuration's network before it starts: the set is not read again for each)."""
+    images = read_torchvision(dataset, root, image_size, json.loads(args))
+    return images.channels, images.side, len(images.classes)
+
+
+def _plain(value: Any) -> Any:
+    return OmegaConf.to_container(value) if isinstance(value, DictConfig) else (value or {})
+
+
 def data_shape(data: Any) -> DataShape:
     """The shape a `data` node gives the network, known before training: an idx set's from its spec,
     a folder's from its cache record (decoding and caching it on first use), a torchvision set's by
@@ -30,8 +46,8 @@ def data_shape(data: Any) -> DataShape:
     if data.name == FOLDER:
         channels, side, classes = folder_geometry(str(data.root), data.get("image_size"))
     elif data.name == TORCHVISION:
-        images = read_images(data)
-        channels, side, classes = images.channels, images.side, len(images.classes)
+        channels, side, classes = _torchvision_geometry(str(data.dataset), data.root, data.get("image_size"),
+                                                        json.dumps(_plain(data.get("dataset_args")), sort_keys=True))
     else:
         channels, side, classes = 1, data.get("image_size") or 28, DATASETS.get(data.name).num_classes
     return DataShape(channels, classes, input_side(data.input, side, channels))
