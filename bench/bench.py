@@ -47,7 +47,7 @@ from lenet_ablate.runs.records import write_json  # noqa: E402
 from lenet_ablate.training.job import EpochTimer  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from folder_vs_idx import folder_vs_idx, show as show_folder  # noqa: E402
+from folder_vs_idx import Cli, folder_vs_idx, show as show_folder  # noqa: E402
 from timing import median_epoch  # noqa: E402
 
 OPTIMIZER = {"lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4}
@@ -193,6 +193,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                    help="comma-separated numbers of lenet_ablate jobs to run at once (default: 2 on the CPU, "
                         "2,4,8 on a GPU; 0 to skip)")
     p.add_argument("--no-folder", action="store_true", help="skip (d), idx files against a PNG folder")
+    p.add_argument("--folder-rounds", type=int, default=2, help="(d): idx, folder pairs to train, interleaved")
     return p.parse_args(argv)
 
 
@@ -220,7 +221,8 @@ def _measure(args: argparse.Namespace, threads: int) -> dict:
         for jobs in concurrency:
             results["concurrent"].append(concurrent(files, args.epochs, jobs, md5, args.device))
         if not args.no_folder:
-            results["folder"] = folder_vs_idx(files, args.epochs, md5, args.device, _ours_args, _ours_result, ROOT)
+            results["folder"] = folder_vs_idx(files, args.epochs, md5, args.device, Cli(_ours_args, _ours_result, ROOT),
+                                              rounds=args.folder_rounds)
     finally:
         shutil.rmtree(tv_root, ignore_errors=True)
     return results

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -19,11 +20,19 @@ from lenet_ablate.data.folder import read_folder
 from timing import median_epoch
 
 
-def folder_vs_idx(files: dict[str, Path], epochs: int, md5: dict[str, str] | None, device: str,
-                  run_args: Callable[..., list[str]], result: Callable[[Path, str], dict],
-                  root: Path, rounds: int = 2) -> dict:
+@dataclass(frozen=True)
+class Cli:
+    """How bench.py runs lenet_ablate's command line: its arguments, its summary reader, its folder."""
+
+    args: Callable[..., list[str]]
+    result: Callable[[Path, str], dict]
+    root: Path
+
+
+def folder_vs_idx(files: dict[str, Path], epochs: int, md5: dict[str, str] | None, device: str, cli: Cli,
+                  rounds: int = 2) -> dict:
     """Export the idx data set to PNGs, time its first decode, then train both formats `rounds`
-    times, interleaved. `run_args` / `result`: bench.py's CLI arguments and summary reader."""
+    times, interleaved, through `cli`."""
     folder = Path(tempfile.mkdtemp(prefix="bench_png_"))
     try:
         count = export("fashion_mnist", folder, str(files["train_images"].parent), md5)
@@ -34,12 +43,12 @@ def folder_vs_idx(files: dict[str, Path], epochs: int, md5: dict[str, str] | Non
         for _ in range(rounds):
             for kind in ("idx", "folder"):
                 out = Path(tempfile.mkdtemp(prefix=f"bench_{kind}_"))
-                args = run_args(files, epochs, True, md5, device, out, 1)
+                args = cli.args(files, epochs, True, md5, device, out, 1)
                 if kind == "folder":  # the same images, split, flips and threads; only the source differs
                     args = [a for a in args if not a.startswith(("data.root=", "data.md5="))]
                     args += ["data=folder", f"data.root={folder}", "data.hflip=true"]
-                proc = subprocess.run(args, cwd=root, capture_output=True, text=True)
-                times[kind].append(median_epoch(result(out, proc.stderr)["epoch_times_s"]))
+                proc = subprocess.run(args, cwd=cli.root, capture_output=True, text=True)
+                times[kind].append(median_epoch(cli.result(out, proc.stderr)["epoch_times_s"]))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     idx, png = statistics.median(times["idx"]), statistics.median(times["folder"])
