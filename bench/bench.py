@@ -11,10 +11,12 @@ the arithmetic floor (FLOPs per epoch / measured matmul peak); writes everything
     or all on one GPU): seconds per epoch of each and images/s in total, against one job.
 (d) the same images as idx files and as a PNG folder (data=folder), 1 thread, interleaved: the
     folder's first decode, and seconds per epoch of each once it is cached (bench/folder_vs_idx.py).
+(e) portable mode (trainer.portable) against native kernels, 1 thread, interleaved: seconds per
+    epoch of each and their ratio, on the CPU (bench/portable_cost.py).
 Runs on the GPU (both pipelines, `trainer=gpu`) when there is one, else on the CPU.
 
 python bench/bench.py [--epochs 3] [--out bench/results.json] [--data-root DIR] [--device cpu|gpu]
-                      [--concurrent 2,4,8]
+                      [--concurrent 2,4,8] [--no-folder] [--no-portable] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from lenet_ablate.training.job import EpochTimer  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from folder_vs_idx import Cli, folder_vs_idx, show as show_folder  # noqa: E402
+from portable_cost import portable_cost, show as show_portable  # noqa: E402
 from timing import median_epoch  # noqa: E402
 
 OPTIMIZER = {"lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4}
@@ -193,7 +196,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                    help="comma-separated numbers of lenet_ablate jobs to run at once (default: 2 on the CPU, "
                         "2,4,8 on a GPU; 0 to skip)")
     p.add_argument("--no-folder", action="store_true", help="skip (d), idx files against a PNG folder")
-    p.add_argument("--folder-rounds", type=int, default=2, help="(d): idx, folder pairs to train, interleaved")
+    p.add_argument("--no-portable", action="store_true", help="skip (e), portable mode against native kernels")
+    p.add_argument("--folder-rounds", "--rounds", type=int, default=2,
+                   help="(d) and (e): pairs to train, interleaved")
     return p.parse_args(argv)
 
 
@@ -223,6 +228,9 @@ def _measure(args: argparse.Namespace, threads: int) -> dict:
         if not args.no_folder:
             results["folder"] = folder_vs_idx(files, args.epochs, md5, args.device, Cli(_ours_args, _ours_result, ROOT),
                                               rounds=args.folder_rounds)
+        if not args.no_portable and args.device == "cpu":
+            results["portable"] = portable_cost(files, args.epochs, md5, Cli(_ours_args, _ours_result, ROOT),
+                                                rounds=args.folder_rounds)
     finally:
         shutil.rmtree(tv_root, ignore_errors=True)
     return results
@@ -270,6 +278,8 @@ def main(argv: list[str] | None = None) -> dict:
     _ratios(results)
     if "folder" in results:
         show_folder(results["folder"])
+    if "portable" in results:
+        show_portable(results["portable"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_json(args.out, results)
     print(f"results: {args.out}")

@@ -21,6 +21,7 @@ from lenet_ablate.config import check_yaml_files, validate
 from lenet_ablate.errors import Abort, ConfigError, DataError, Interrupted, JobFailed, LenetAblateError
 from lenet_ablate.runs import stopping
 from lenet_ablate.study.cluster import granted_cpus, launcher_kind, parallel_jobs, quiet_sacct
+from lenet_ablate.training.portable import pin
 from lenet_ablate.study.sweeps import count_jobs, progress, record_invocation, validate_sweep
 
 
@@ -186,6 +187,7 @@ class SweepSummary(Callback):
         if launcher_kind(config.hydra.launcher) in ("slurm", "submitit_local"):
             quiet_sacct()
         try:
+            pin(bool(config.trainer.portable))  # before this process's first kernel; its workers inherit the pins
             total = validate_sweep(config)
         except LenetAblateError as exc:
             raise Abort(exc) from None

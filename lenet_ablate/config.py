@@ -91,6 +91,7 @@ class TrainerConfig:
     reuse_memory: bool
     precision: str
     compile: bool
+    portable: bool = False
 
 
 @dataclass

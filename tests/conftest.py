@@ -18,6 +18,12 @@ if str(ROOT) not in sys.path:  # hydra_plugins (the study's sweeper) from this c
     sys.path.insert(0, str(ROOT))
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
+# The tests train in this process too (in portable mode, the default): pin before any torch operation.
+from lenet_ablate.training.portable import PINS, applicable  # noqa: E402
+
+if applicable():
+    os.environ.update(PINS)
+
 
 def write_idx(path: Path, array: np.ndarray) -> None:
     """Write a uint8 array as a gzipped idx file (the format of the MNIST files)."""

@@ -34,3 +34,7 @@ def test_bench_runs_on_tiny_data(tiny_data, tmp_path, monkeypatch):
     png = saved["folder"]  # the same 1,100 images as a PNG folder, decoded once, then trained as idx
     assert png["images"] == 1100 and png["first_decode_s"] > 0
     assert len(png["runs"]["idx"]) == len(png["runs"]["folder"]) == 1 and png["folder_vs_idx"] > 0
+    cost = saved["portable"]  # (e): one native and one portable run, each in a fresh process
+    assert len(cost["runs"]["native"]) == len(cost["runs"]["portable"]) == 1
+    assert cost["portable_vs_native"] == cost["runs"]["portable"][0] / cost["runs"]["native"][0]
+    assert set(cost["test_acc"]) == {"native", "portable"}

@@ -27,8 +27,10 @@ from lenet_ablate import design
 # written before 0.2 (left out so their identities agree with today's).
 # `tune` says how the sweep chose a job's lr; the job itself is its config (optimizer.lr included).
 # The seeds=auto settings (lenet_ablate.design) choose seeds, never what a job computes.
+# `trainer.portable` chooses kernels, as the CPU does: part of the numeric environment each summary
+# records (`numeric_env`), not of what the job is.
 BOOKKEEPING = ("hydra", "force", "seeds", "convergence_target", "seed_count", "study_dir", "variant",
-               "run_key", "trainer.reuse_memory", "tune")
+               "run_key", "trainer.reuse_memory", "trainer.portable", "tune")
 
 
 def bookkeeping() -> tuple[str, ...]:

@@ -38,6 +38,9 @@ def validate_sweep(config: DictConfig) -> int:
             conflicts.append(blocked)
     if conflicts:
         raise SweepError(refuse_message(conflicts))
+    if len({bool(job.trainer.portable) for job in typed_jobs}) > 1:
+        # The kernel pins are set once for the sweep's processes; a job cannot undo them.
+        raise SweepError("trainer.portable cannot differ between the jobs of one sweep: run one sweep each.")
     check_networks(typed_jobs)
     return len(combos)
 

@@ -41,6 +41,7 @@ from lenet_ablate.model.network import Network, build_network, parameter_table
 from lenet_ablate.training.module import DivergedError, LeNetModule, evaluate
 from lenet_ablate.runs.records import SUMMARY, git_info, read_json, write_json
 from lenet_ablate.training.numerics import numeric_environment
+from lenet_ablate.training.portable import pin
 from lenet_ablate.training.seeding import stream_seeds
 from lenet_ablate.model.templates import min_hamming_distance
 
@@ -217,6 +218,7 @@ def _log_model(label: str, network: Network, params: dict[str, int]) -> None:
 
 
 def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, devices: Any) -> dict[str, Any]:
+    pin(bool(cfg.trainer.get("portable", False)))  # launchers pinned already; this checks (and serves direct callers)
     streams = stream_seeds(cfg.seed)
     if cfg.trainer.reuse_memory:
         reuse_freed_memory()

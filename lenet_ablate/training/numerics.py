@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from lenet_ablate.training.portable import pinned
+
 # Environment variables that pin which kernels ATen, oneDNN and MKL choose.
 PINS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS")
 
@@ -34,9 +36,10 @@ def _library_version(pattern: str) -> str | None:
 
 def numeric_environment() -> dict[str, Any]:
     """The record every summary keeps: CPU vendor and model, ATen's CPU capability, the MKL and
-    oneDNN versions, the thread count, and the kernel pins in force."""
+    oneDNN versions, the thread count, the kernel pins in force and whether they are portable mode's."""
     vendor, model = _cpu()
     return {"cpu_vendor": vendor, "cpu_model": model, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "mkl": _library_version(r"Math Kernel Library Version ([\d.]+)"),
             "onednn": _library_version(r"MKL-DNN v([\d.]+)"), "threads": torch.get_num_threads(),
-            "torch": torch.__version__, "pins": {k: os.environ[k] for k in PINS if k in os.environ}}
+            "torch": torch.__version__, "pins": {k: os.environ[k] for k in PINS if k in os.environ},
+            "portable": pinned()}

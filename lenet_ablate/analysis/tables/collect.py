@@ -104,8 +104,8 @@ def environment_label(env: dict[str, Any] | None) -> str:
     if not env:
         return "not recorded"
     pins = ", ".join(f"{k}={v}" for k, v in sorted((env.get("pins") or {}).items()))
-    return (f"{env.get('cpu_model')} ({env.get('cpu_capability')}), {env.get('threads')} thread(s)"
-            + (f", pinned {pins}" if pins else ""))
+    kernels = ", portable mode" if env.get("portable") else f", pinned {pins}" if pins else ""
+    return f"{env.get('cpu_model')} ({env.get('cpu_capability')}), {env.get('threads')} thread(s){kernels}"
 
 
 def _network_columns(summary: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
