@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from lenet_ablate.data.files import SPLIT_FILES, find_files  # noqa: E402
 from lenet_ablate.model.network import LeNet5, build_model  # noqa: E402
 from lenet_ablate.runs.records import write_json  # noqa: E402
-from lenet_ablate.training.job import EpochTimer  # noqa: E402
+from lenet_ablate.training.clock import EpochClock  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from folder_vs_idx import Cli, folder_vs_idx, show as show_folder  # noqa: E402
@@ -127,7 +127,7 @@ def conventional(root: Path, epochs: int, augment: bool, threads: int, device: s
     aug = [transforms.RandomCrop(28, padding=2), transforms.RandomHorizontalFlip()] if augment else []
     train = datasets.FashionMNIST(str(root), train=True, transform=transforms.Compose(aug + norm))
     test = datasets.FashionMNIST(str(root), train=False, transform=transforms.Compose(norm))
-    timer = EpochTimer()
+    timer = EpochClock()
     log_dir = Path(tempfile.mkdtemp(prefix="bench_tb_"))
     trainer = L.Trainer(accelerator=device, max_epochs=epochs, logger=TensorBoardLogger(str(log_dir)),
                         callbacks=[timer], enable_progress_bar=False, enable_model_summary=False,

@@ -146,9 +146,18 @@ def test_seeds_auto_adds_seeds_look_by_look_and_a_rerun_trains_nothing(tmp_path,
     levels, default = baseline()
     again = plan_seeds(sweep, levels, default, sequential.Design(seeds_max=8, alpha=0.02))
     assert [(look.n, look.states) for look in again.looks] == [(look["n"], look["states"]) for look in looks]
+    # Each look's jobs ran in the order seeds.json records: a seed's two jobs together.
+    orders = plan["orders"]
+    assert [o["batch"] for o in orders] == ["pilot"] + [f"look at {look['n']} seeds" for look in looks[1:]]
+    assert sorted(orders[0]["jobs"]) == sorted(f"{lvl}-seed{s}" for lvl in ("max", "avg") for s in range(3))
+    for order in orders:
+        assert [j.rsplit("seed", 1)[1] for j in order["jobs"]][::2] == [j.rsplit("seed", 1)[1] for j in order["jobs"]][1::2]
+    started = [json.loads((sweep / j / "summary.json").read_text())["started_at"] for o in orders for j in o["jobs"]]
+    assert started == sorted(started)  # the in-process launcher ran them in that order
     rerun = run_cli(common, tmp_path)
     assert "sweep: 0 completed, 0 diverged, 0 failed, 6 skipped" in rerun.stdout, rerun.stdout[-2000:]
-    assert json.loads((sweep / "seeds.json").read_text())["looks"] == looks
+    again_plan = json.loads((sweep / "seeds.json").read_text())
+    assert again_plan["looks"] == looks and again_plan["orders"] == orders  # a rerun keeps the order
     out = tmp_path / "reports"
     from lenet_ablate.report.__main__ import main as report_main
 

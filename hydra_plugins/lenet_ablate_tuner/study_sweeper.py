@@ -43,6 +43,7 @@ from lenet_ablate.study import planning, tuning
 from lenet_ablate.runs import stopping
 from lenet_ablate.runs.guard import locked_elsewhere
 from lenet_ablate.runs.identity import config_id, factors, job_id, plain
+from lenet_ablate.study.order import order_record, recorded_orders, run_order, with_order
 from lenet_ablate.study.planning import Configuration, Job, Launched
 from lenet_ablate.runs.records import write_json
 from lenet_ablate.study.sweeps import progress
@@ -66,8 +67,8 @@ class StudySweeper(BasicSweeper):
 
     def _sweep(self, arguments: list[str]) -> Any:
         auto = str(self.config.seeds) == "auto"
-        if self.config.tune.name != "lr" and not auto:
-            return super().sweep(arguments)
+        self._orders = recorded_orders(self.sweep_dir)
+        self._plan: planning.Plan | None = None
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         overrides = parser.parse_overrides([*self._parse_config(), *arguments])
         jobs = [job for batch in self.split_arguments(overrides, None) for job in batch]
@@ -76,12 +77,12 @@ class StudySweeper(BasicSweeper):
         configs = self._configurations(jobs)
         launched = Launched()
         if self.config.tune.name != "lr":
-            finals: list[list[str]] = []
+            finals: list[Job] = []
             for c in configs:
                 for job in c.jobs:
                     launched.add(job, finals)
             progress.resize(self.sweep_dir, len(finals))
-            returns, done = [self._launch(finals, 0)], len(finals)
+            returns, done = [self._launch(finals, 0, "pilot" if auto else "jobs")], len(finals)
         else:
             returns, done = self._tuned(configs, launched, len(jobs))
         if auto:
@@ -99,12 +100,12 @@ class StudySweeper(BasicSweeper):
         progress.resize(self.sweep_dir, len(screen) + 2 * n_jobs)
         log.info("tune=lr: screening %d runs (%d configurations x %d lrs x %d seeds, %d epochs)", len(screen),
                  len(configs), len(tune.lr_scales), tune.seeds, tune.epochs)
-        returns = [self._launch(screen, 0)]
+        returns = [self._launch(screen, 0, "tune=lr screening")]
         records, finals = self._choose(configs, launched)
         with FileLock(str(self.sweep_dir / ".tuning.lock")):
             write_json(self.sweep_dir / tuning.TUNING, tuning.merge_records(load_tuning(self.sweep_dir), records))
         progress.resize(self.sweep_dir, len(screen) + len(finals))
-        returns.append(self._launch(finals, len(screen)))
+        returns.append(self._launch(finals, len(screen), "tune=lr finals"))
         return returns, len(screen) + len(finals)
 
     def _looks(self, configs: list[Configuration], launched: Launched, done: int) -> list:
@@ -119,13 +120,14 @@ class StudySweeper(BasicSweeper):
         while True:
             plan = planning.plan_seeds(self.sweep_dir, factors(base), plain(base), design, records, launched.seeds,
                                        own=set(templates))
-            planning.write_plan(self.sweep_dir, plan)
+            self._plan = plan
+            planning.write_plan(self.sweep_dir, plan, self._orders)
             batch = planning.look_batch(plan, templates, self._seed, launched)
             log.info("seeds=auto: %s; %d more jobs", plan.record()["summary"], len(batch))
             if not batch:
                 return returns
             progress.resize(self.sweep_dir, done + len(batch))
-            returns.append(self._launch(batch, done))
+            returns.append(self._launch(batch, done, f"look at {plan.next_n} seeds"))
             done += len(batch)
 
     def _seed(self, job: Job, lr: float | None, seed: int) -> Job:
@@ -143,11 +145,11 @@ class StudySweeper(BasicSweeper):
             c.jobs.append(job)
         return list(configs.values())
 
-    def _screening(self, configs: list[Configuration], launched: Launched) -> list[list[str]]:
+    def _screening(self, configs: list[Configuration], launched: Launched) -> list[Job]:
         """Phase 1: each configuration's lr grid on its screening seeds (planning.screening)."""
         return planning.screening(configs, self.config.tune, self._variant, launched)
 
-    def _choose(self, configs: list[Configuration], launched: Launched) -> tuple[list[dict], list[list[str]]]:
+    def _choose(self, configs: list[Configuration], launched: Launched) -> tuple[list[dict], list[Job]]:
         """Phase 2: the choices (tuning.json records) and the final runs (planning.finals)."""
         records, batch = planning.finals(configs, self.config.tune, self.sweep_dir, self._variant, launched)
         for r in records:
@@ -180,12 +182,16 @@ class StudySweeper(BasicSweeper):
             values["trainer__max_epochs"] = epochs
         return self._job(tuning.with_overrides(job.overrides, **values))
 
-    def _launch(self, batch: list[list[str]], first: int) -> Any:
-        """Launch `batch`, then wait for its jobs that another process is training (two copies of
-        one sweep side by side share the work through the job locks)."""
+    def _launch(self, batch: list[Job], first: int, label: str) -> Any:
+        """Launch `batch` in its run order (recorded in seeds.json first), then wait for its jobs
+        that another process is training (two copies of one sweep side by side share the work
+        through the job locks)."""
         if not batch:
             return []
-        results = self.launcher.launch(batch, initial_job_idx=first)
+        ordered = run_order(batch)
+        self._orders = with_order(self._orders, order_record(label, ordered))
+        planning.write_plan(self.sweep_dir, self._plan, self._orders)
+        results = self.launcher.launch([job.overrides for job in ordered], initial_job_idx=first)
         for r in results:
             job_dir = Path(r.hydra_cfg.hydra.runtime.output_dir) if r.hydra_cfg else self.sweep_dir
             while locked_elsewhere(job_dir):

@@ -61,21 +61,21 @@ class Launched:
     ids: set[str] = field(default_factory=set)
     seeds: dict[str, set[int]] = field(default_factory=dict)
 
-    def add(self, job: Job, batch: list[list[str]]) -> None:
+    def add(self, job: Job, batch: list[Job]) -> None:
         """Add `job` to `batch` unless a job with its id was launched already."""
         if job.job_id not in self.ids:
             self.ids.add(job.job_id)
             self.seeds.setdefault(job.config_id, set()).add(job.seed)
-            batch.append(job.overrides)
+            batch.append(job)
 
 
 Variant = Callable[[Job, "float | None", "int | None"], Job]  # a job at another lr / epochs, composed
 
 
-def screening(configs: list[Configuration], tune: Any, variant: Variant, launched: Launched) -> list[list[str]]:
+def screening(configs: list[Configuration], tune: Any, variant: Variant, launched: Launched) -> list[Job]:
     """tune=lr, phase 1: each configuration's optimizer.lr x tune.lr_scales on its first tune.seeds
     seeds, tune.epochs epochs each (its grid and screening seeds are stored in `configs`)."""
-    batch: list[list[str]] = []
+    batch: list[Job] = []
     for c in configs:
         c.screen_seeds = sorted({j.seed for j in c.jobs})[:tune.seeds]
         epochs = None if tune.epochs == c.epochs else int(tune.epochs)
@@ -91,7 +91,7 @@ def screening(configs: list[Configuration], tune: Any, variant: Variant, launche
 
 
 def finals(configs: list[Configuration], tune: Any, sweep_dir: Path, variant: Variant,
-           launched: Launched) -> tuple[list[dict[str, Any]], list[list[str]]]:
+           launched: Launched) -> tuple[list[dict[str, Any]], list[Job]]:
     """tune=lr, phase 2: per configuration the lr of the best mean validation accuracy (its record
     for tuning.json) and the final runs: every job at its default and at the chosen lr."""
     records, batch = [], []
@@ -134,10 +134,10 @@ def templates(configs: list[Configuration], records: list[dict[str, Any]]) -> di
 
 
 def look_batch(plan: "Plan", made_from: dict[str, tuple[Job, float | None]],
-               seed: Callable[[Job, "float | None", int], Job], launched: Launched) -> list[list[str]]:
+               seed: Callable[[Job, "float | None", int], Job], launched: Launched) -> list[Job]:
     """The jobs the plan's next look needs: seeds 0..n-1 of each configuration it names (those of
     an older sweep in the same folder, which this sweep cannot make, are left alone)."""
-    batch: list[list[str]] = []
+    batch: list[Job] = []
     for cid, n in plan.wanted.items():
         if cid in made_from:
             for k in range(n):
@@ -264,7 +264,7 @@ def _added(comparisons: list[Comparison], before: np.ndarray, low: int, high: in
     return len(configs) * (high - low)
 
 
-def write_plan(sweep_dir: Path, plan: Plan) -> None:
-    """<sweep>/seeds.json, atomically."""
-    write_json(Path(sweep_dir) / SEEDS, plan.record())
+def write_plan(sweep_dir: Path, plan: Plan | None, orders: list[dict[str, Any]]) -> None:
+    """<sweep>/seeds.json, atomically: the plan (seeds=auto) and the order each batch ran in."""
+    write_json(Path(sweep_dir) / SEEDS, {**(plan.record() if plan else {}), "orders": orders})
 

@@ -21,7 +21,7 @@ from typing import Any
 import lightning as L
 import torch
 from filelock import Timeout
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.exceptions import SIGTERMException
@@ -40,6 +40,7 @@ from lenet_ablate.model.heads import RBFHead
 from lenet_ablate.model.network import Network, build_network, parameter_table
 from lenet_ablate.training.module import DivergedError, LeNetModule, evaluate
 from lenet_ablate.runs.records import SUMMARY, git_info, read_json, write_json
+from lenet_ablate.training.clock import EpochClock, usable_cpus
 from lenet_ablate.training.numerics import numeric_environment
 from lenet_ablate.training.portable import pin
 from lenet_ablate.training.seeding import stream_seeds
@@ -50,20 +51,6 @@ log = logging.getLogger("lenet_ablate")
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-class EpochTimer(Callback):
-    """Wall time of each training epoch, validation included (for summaries and the benchmark)."""
-
-    def __init__(self) -> None:
-        self.times: list[float] = []
-        self._start = 0.0
-
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._start = time.perf_counter()
-
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.times.append(round(time.perf_counter() - self._start, 3))
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -238,7 +225,7 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
         module.model = torch.compile(module.model)
     checkpoint = ModelCheckpoint(dirpath=job_dir / "checkpoints", filename="best", monitor="val/acc",
                                  mode="max", save_top_k=1)
-    timer = EpochTimer()
+    timer = EpochClock()
     trainer, logger = _trainer(cfg, job_dir, quiet, devices, [checkpoint, timer])
     _log_model(label, network, params)
     _stage(trainer, trainer.fit, module, datamodule=data)
@@ -251,7 +238,7 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
     # Thread count changes floating-point reduction order, so it is part of what reproduces a run.
     return {"metrics": metrics, "epochs": trainer.current_epoch, "best_epoch": best_epoch,
             "epoch_times_s": timer.times, "history": _history(module, timer), "host": socket.gethostname(),
-            "threads": torch.get_num_threads(), "parameters": params, "numeric_env": numeric_environment(),
+            "threads": torch.get_num_threads(), "cpus": usable_cpus(), "parameters": params, "numeric_env": numeric_environment(),
             "network": {**network_keys(cfg), "takes": list(network.takes), "parameters": params["total"]},
             "data_set": _data_record(data),
             "per_class_test_acc": [row[i] / max(1, sum(row)) for i, row in enumerate(confusion)],
@@ -267,12 +254,14 @@ def _data_record(data: TensorDataModule) -> dict[str, Any]:
             "mean": data.mean, "std": data.std}
 
 
-def _history(module: LeNetModule, timer: EpochTimer) -> dict[str, list[float]]:
-    """The per-epoch curve as columns (epoch, train/val accuracy and loss, seconds), for the report's
-    outcomes (convergence, time per epoch) without parsing event files."""
+def _history(module: LeNetModule, clock: EpochClock) -> dict[str, list[Any]]:
+    """The per-epoch curve as columns (epoch, train/val accuracy and loss; wall and CPU seconds and
+    the machine's load), for the report's outcomes (convergence, time per epoch) without parsing
+    event files."""
     rows = [asdict(r) for r in module.history]
     columns = {k: [r[k] for r in rows] for k in ("epoch", "train_acc", "train_loss", "val_acc", "val_loss")}
-    return {**columns, "seconds": list(timer.times[:len(rows)])}
+    n = len(rows)
+    return {**columns, "seconds": clock.times[:n], "cpu_seconds": clock.cpu_times[:n], "load": clock.loads[:n]}
 
 
 def _final_metrics(trainer: L.Trainer, module: LeNetModule, data: TensorDataModule) -> dict[str, float]:
