@@ -25,7 +25,8 @@ from lenet_ablate.training.portable import pin
 from lenet_ablate.study.sweeps import count_jobs, progress, record_invocation, validate_sweep
 
 
-def _quiet_libraries() -> None:
+def quiet_libraries() -> None:
+    """Silence Lightning's banners and hints (noise in a sweep of dozens of jobs)."""
     # Lightning's start-up banners and hints are noise in a sweep of dozens of jobs.
     for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -159,7 +160,7 @@ def _train(cfg: DictConfig, multirun: bool) -> None:
 
     hc = HydraConfig.get()
     cfg = validate(cfg, hc.runtime.choices)  # typed: equal trainings get equal ids (0 and 0.0 alike)
-    _quiet_libraries()
+    quiet_libraries()
     threads, devices = _parallel_settings(hc) if multirun else (None, None)
     job_dir = Path(hc.runtime.output_dir)
     if multirun:

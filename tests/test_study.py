@@ -161,8 +161,14 @@ def test_seeds_auto_adds_seeds_look_by_look_and_a_rerun_trains_nothing(tmp_path,
     out = tmp_path / "reports"
     from lenet_ablate.report.__main__ import main as report_main
 
+    speed = {"command": "python -m lenet_ablate.speed experiment=pooling", "measured_at": "2026-12-07T05:00:00+0000",
+             "epochs": 3, "rounds": 4, "cpus": 2, "max_load": 2, "shared": False,
+             "levels": [{"level": "pooling=avg", "wall": {"ratio": 0.9, "low": 0.85, "high": 0.95},
+                         "cpu": {"ratio": 0.91, "low": 0.88, "high": 0.94}}]}
+    (sweep / "speed.json").write_text(json.dumps(speed))
     assert report_main([str(sweep), "--out", str(out)]) == 0
     md = (out / "pooling" / "report.md").read_text()
+    assert "## Speed, measured cleanly" in md and "| pooling=avg | x0.90 [x0.85, x0.95] | x0.91 [x0.88, x0.94] |" in md
     assert "Lan-DeMets Pocock-type spending of the family-wise error 0.02" in md
     assert "Looks and levels: 3: α 0.0099, interval" in md
     # A design the simulation's grid does not cover: the report says so and how to simulate it.

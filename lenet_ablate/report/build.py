@@ -21,6 +21,7 @@ from lenet_ablate.analysis.tables.collect import RUNNING_NOW
 from lenet_ablate.analysis.tables.level_rows import View
 from lenet_ablate.analysis.tables.outcomes import outcome
 from lenet_ablate.analysis.schedule.seed_noise import MIN_POOLED, MIN_SEEDS, Shape, seed_shape
+from lenet_ablate.report.clean_speed import speed_section
 from lenet_ablate.report.render import Report
 from lenet_ablate.analysis.tables.classes import class_names
 from lenet_ablate.report.classes import class_section
@@ -207,6 +208,7 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], defau
                 rep.table(_config_rows(tuned_configs.sort_values("val_acc", ascending=False)))
         views, csv, blocks = one_factor_section(rep, configs, view, analysis, tuned_configs, tuned_runs, records)
         results = _answer_first(rep, csv, analysis, blocks, view) if csv else {}
+        speed_section(rep, runs)
         _noise_section(rep, runs, analysis, csv)
         # as the comparisons: seeds that never learned are left out (classes, claims, ANOVA)
         learned = learned_seeds(done)

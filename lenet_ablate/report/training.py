@@ -63,9 +63,10 @@ def _seeds(n: float) -> str:
 
 
 # A verdict's mark in a table cell; the legend under the table says what each means.
-MARKS = {"differs": "≠", "no difference": "≈", "not resolved": "?"}
+MARKS = {"differs": "≠", "no difference": "≈", "not resolved": "?", "not judged": "—"}
 LEGEND = ("≠ differs (family-adjusted p below α); ≈N: no difference larger than N (the interval lies within "
-          "±N); ? not resolved. Differences and ratios are level against its reference; epochs are Kaplan-Meier "
+          "±N); ? not resolved; — not judged (a timing taken while the machine was shared, or without its load "
+          "recorded). Differences and ratios are level against its reference; epochs are Kaplan-Meier "
           "medians of level vs reference ('never': not reached within max_epochs). Intervals, p-values and "
           "every verdict in full: comparisons.csv.")
 
@@ -74,6 +75,8 @@ def cell(c: OutcomeComparison, o: Outcome) -> str:
     """One short cell: the estimate (a difference, a ratio, or median epochs) and its verdict's mark."""
     if o.method == "log-rank":
         value = f"{epochs_text(c.median_level)} vs {epochs_text(c.median_reference)}"
+    elif c.verdict.startswith("not judged"):
+        return MARKS["not judged"]
     elif math.isnan(c.estimate):
         return ""
     else:
@@ -102,10 +105,20 @@ def open_comparisons(results: dict[str, list[OutcomeComparison]], target: float 
     lines = []
     for o in outcomes.OUTCOMES:
         for c in results.get(o.name, []):
-            if not c.verdict.startswith(("differs", "no difference")):
+            if not c.verdict.startswith(("differs", "no difference", "not judged")):
                 view = f" ({c.view})" if c.view != "default lr" else ""
                 lines.append(f"{c.factor}={c.level}{view}, {o.column(target)}: {c.verdict.split('; secondary')[0]}")
     return lines
+
+
+def unjudged(results: dict[str, list[OutcomeComparison]]) -> list[str]:
+    """Why each experiment's timings were not judged, once per experiment (the first reason)."""
+    reasons: dict[str, str] = {}
+    for o in outcomes.OUTCOMES:
+        for c in results.get(o.name, []):
+            if c.verdict.startswith("not judged"):
+                reasons.setdefault(c.factor, c.verdict.split("; secondary")[0].removeprefix("not judged: "))
+    return [f"{factor}: {why}" for factor, why in reasons.items()]
 
 
 def csv_rows(results: dict[str, list[OutcomeComparison]]) -> list[ComparisonRecord]:
@@ -138,8 +151,10 @@ def training_section(rep: Report, blocks: list[Block], primary: str, allocated: 
              f"at max_epochs, not dropped; compared by the log-rank test (scipy.stats.logrank), shown as Kaplan-Meier median "
              f"epochs, the restricted mean (a seed that never reached it counts max_epochs) and the seeds that reached "
              f"it; the log-rank test gives no interval, so this outcome never says 'no difference'. Mean validation accuracy over the epochs: convergence without "
-             f"a threshold. Seconds per epoch and training seconds: ratios level / reference (paired t on logs); "
-             f"timings carry the machine's load at the time ({hosts}), and jobs of other hosts or thread counts are "
+             f"a threshold. CPU time per epoch and CPU training time: the job's own CPU seconds (which the "
+             f"machine's load moves least; wall seconds are in runs.csv as sec_per_epoch), ratios level / reference "
+             f"(paired t on logs), judged only where the machine's load (runnable tasks, sampled through each "
+             f"epoch) stayed within the CPUs a job could use ({hosts}); jobs of other hosts or thread counts are "
              f"not mixed into one ratio. Gap: training minus validation accuracy at the chosen checkpoint."
              + (f" Secondary: seeds were allocated for {name}." if allocated else ""))
     rep.table(training_table(results, target))
@@ -147,6 +162,9 @@ def training_section(rep: Report, blocks: list[Block], primary: str, allocated: 
     still_open = open_comparisons(results, target)
     if still_open:
         rep.text("Not resolved, and what would settle each: " + "; ".join(still_open) + ".")
+    timings = unjudged(results)
+    if timings:
+        rep.text("Timings not judged: " + "; ".join(timings) + ".")
     for view, exp, runs in blocks:
         if view == "default lr" and exp.reference.configuration == "baseline":
             factor = exp.factor

@@ -8,7 +8,7 @@ from omegaconf import DictConfig, OmegaConf
 
 TUNING = "tuning.json"  # <sweep>/tuning.json: tune=lr's choices
 HISTORY = ".sweeps"  # <sweep>/.sweeps/<time>.yaml: each invocation's multirun config
-
+SPEED = "speed.json"  # <sweep>/speed.json: what `python -m lenet_ablate.speed` measured
 
 def sweep_axes(config: DictConfig) -> tuple[list[str], list[list[str]]]:
     """Split a multirun (its config with the `hydra` node, as in multirun.yaml) into its fixed

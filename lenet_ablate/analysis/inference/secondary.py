@@ -56,7 +56,7 @@ def _sides(outcome: Outcome, learned: pd.DataFrame, config_id: str) -> pd.DataFr
     """A configuration's seeds that learned, with the outcome's value (and observed flag)."""
     side = learned[learned.config_id == config_id].drop_duplicates("seed").set_index("seed")
     cols = [outcome.name] + ([f"{outcome.name}_observed"] if outcome.method == "log-rank" else [])
-    cols += [c for c in ("host", "threads") if c in side]
+    cols += [c for c in ("host", "threads", "cpus", "load") if c in side]
     return side[[c for c in cols if c in side]].dropna(subset=[outcome.name]) if outcome.name in side else side[[]]
 
 
@@ -67,6 +67,25 @@ def _timing_mix(level: pd.DataFrame, ref: pd.DataFrame) -> str:
         return ""
     kinds = {(h, t) for h, t in zip(both.host, both.threads)}
     return "" if len(kinds) <= 1 else f"timings from {len(kinds)} host/thread combinations are not mixed"
+
+
+def shared_machine(level: pd.DataFrame, ref: pd.DataFrame, factor: str) -> str:
+    """Why two sides' timings are not judged ('' if they are): the machine's load was not recorded
+    (jobs before 0.8), or it exceeded the CPUs a job could use, so some task waited for a core."""
+    both = pd.concat([level, ref])
+    if both.empty:
+        return ""
+    clean = f"measure speed cleanly: python -m lenet_ablate.speed experiment={factor}"
+    if not {"load", "cpus"} <= set(both):
+        return f"not judged: the machine's load was not recorded; {clean}"
+    loads, cpus = pd.to_numeric(both["load"], errors="coerce"), pd.to_numeric(both["cpus"], errors="coerce")
+    if loads.isna().any() or cpus.isna().any():
+        return f"not judged: the machine's load was not recorded for every job; {clean}"
+    over = loads > cpus
+    if over.any():
+        return (f"not judged: the machine was shared (load up to {loads.max():g} on {int(cpus[over].min())} "
+                f"CPUs in {int(over.sum())} of {len(both)} jobs); {clean}")
+    return ""
 
 
 def censored(durations: np.ndarray, observed: np.ndarray) -> sps.CensoredData:
@@ -105,7 +124,7 @@ def compare(outcome: Outcome, exp: Experiment, learned: pd.DataFrame, view: str,
                 method=outcome.method)
     if outcome.method == "log-rank":
         return _logrank(outcome, a, b, base)
-    mix = _timing_mix(a, b) if outcome.method == "ratio" else ""
+    mix = (_timing_mix(a, b) or shared_machine(a, b, exp.factor)) if outcome.method == "ratio" else ""
     if mix or a.empty or b.empty:
         return OutcomeComparison(**base, estimate=math.nan, low=math.nan, high=math.nan, p=math.nan,
                                  note=mix or "no seeds with this outcome recorded")
@@ -150,7 +169,7 @@ def adjust(family: list[OutcomeComparison], outcome: Outcome) -> None:
 def verdict(c: OutcomeComparison, outcome: Outcome) -> str:
     """differs / no difference larger than X / not resolved, in the outcome's own terms."""
     if c.note:
-        return f"not compared ({c.note})"
+        return c.note if c.note.startswith("not judged") else f"not compared ({c.note})"
     if not math.isnan(c.p_adjusted) and c.p_adjusted < ALPHA:
         if outcome.method == "ratio":
             return f"differs (x{c.estimate:.2f})"

@@ -15,7 +15,7 @@ from tbparse import SummaryReader
 
 from lenet_ablate.runs.guard import locked_elsewhere
 from lenet_ablate.runs.identity import config_id, network_keys
-from lenet_ablate.analysis.tables.outcomes import TARGET, History, JobRecord, measure_all
+from lenet_ablate.analysis.tables.outcomes import TARGET, History, JobRecord, measure_all, wall_sec_per_epoch
 from lenet_ablate.runs.layout import HISTORY, sweep_axes
 from lenet_ablate.runs.records import SUMMARY, read_json
 
@@ -125,15 +125,17 @@ def _network_columns(summary: dict[str, Any], config: dict[str, Any]) -> dict[st
 
 def _outcomes(job: Path, summary: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     """Every outcome of a completed job (outcomes.OUTCOMES), from the history its summary holds or,
-    for a summary written before histories were recorded, from its TensorBoard curves; plus the
-    host and threads its timings come from."""
+    for a summary written before histories were recorded, from its TensorBoard curves; plus where
+    its timings come from: the host, threads, usable CPUs and the machine's load (the median of its
+    epochs'), and its median wall seconds per epoch (described, not judged)."""
     history = History.from_summary(summary) or History.from_curves(load_curves(str(job)),
                                                                    summary.get("epoch_times_s"))
     record = JobRecord(summary.get("metrics") or {}, history,
                        int((config.get("trainer") or {}).get("max_epochs") or 0), summary.get("wall_time_s"))
     target = float(config.get("convergence_target", TARGET))
-    return {**measure_all(record, target), "host": summary.get("host", "not recorded"),
-            "threads": summary.get("threads"), "_history": history}
+    return {**measure_all(record, target), "sec_per_epoch": wall_sec_per_epoch(record, target).value,
+            "host": summary.get("host", "not recorded"), "threads": summary.get("threads"),
+            "cpus": summary.get("cpus"), "load": history.median_load() if history else None, "_history": history}
 
 
 def load_jobs(sweep: Path) -> pd.DataFrame:
