@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -22,19 +20,8 @@ from lenet_ablate.errors import Abort, ConfigError, DataError, Interrupted, JobF
 from lenet_ablate.runs import stopping
 from lenet_ablate.study.cluster import granted_cpus, launcher_kind, parallel_jobs, quiet_sacct
 from lenet_ablate.training.portable import pin
+from lenet_ablate.training.quiet import quiet_libraries
 from lenet_ablate.study.sweeps import count_jobs, progress, record_invocation, validate_sweep
-
-
-def quiet_libraries() -> None:
-    """Silence Lightning's banners and hints (noise in a sweep of dozens of jobs)."""
-    # Lightning's start-up banners and hints are noise in a sweep of dozens of jobs.
-    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", ".*does not have many workers.*")
-    warnings.filterwarnings("ignore", ".*GPU available but not used.*")
-    warnings.filterwarnings("ignore", ".*isinstance.treespec.*")
-    # Lightning's advice to wrap a job in `srun` on any machine that has Slurm installed.
-    warnings.filterwarnings("ignore", ".*The `srun` command is available on your system.*")
 
 
 def _parallel_settings(hc: Any) -> tuple[int | None, Any]:

@@ -49,9 +49,9 @@ class Timed:
 def _time_one(overrides: list[str], folder: str) -> tuple[float, float, float]:
     """In the worker: train one configuration; its median wall and CPU seconds per epoch after the
     warm-up epoch, and its largest epoch load."""
-    from lenet_ablate.cli import quiet_libraries
     from lenet_ablate.config import validate  # the torch boundary: the worker's, not the command's
     from lenet_ablate.training.job import run_job
+    from lenet_ablate.training.quiet import quiet_libraries
 
     quiet_libraries()
 

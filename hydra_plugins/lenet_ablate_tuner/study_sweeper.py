@@ -60,10 +60,11 @@ class StudySweeper(BasicSweeper):
             return self._sweep(arguments)
         except LenetAblateError as exc:  # to cli.main, past Hydra's run_and_report (errors.Abort)
             raise Abort(exc) from None
-        except Exception as exc:  # a joblib worker killed from outside: its jobs recorded, a few lines
-            if not stopping.worker_killed(exc):
+        except Exception as exc:  # a joblib worker or Slurm job killed from outside: its jobs recorded, a few lines
+            launcher = stopping.worker_killed(exc)
+            if not launcher:
                 raise
-            raise Abort(stopping.killed_error(stopping.record_killed())) from None
+            raise Abort(stopping.killed_error(stopping.record_killed(), slurm=launcher == "slurm")) from None
 
     def _sweep(self, arguments: list[str]) -> Any:
         auto = str(self.config.seeds) == "auto"

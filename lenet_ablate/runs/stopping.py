@@ -160,18 +160,27 @@ def record_killed() -> list[Path]:
     return found
 
 
-def killed_error(jobs: list[Path]) -> WorkerKilled:
-    """The error a sweep ends with when a worker was killed: which jobs, that a process was killed
-    (likely memory), and how to continue."""
+def killed_error(jobs: list[Path], slurm: bool = False) -> WorkerKilled:
+    """The error a sweep ends with when a worker (or a Slurm job) was killed: which jobs, that a
+    process was killed (likely memory), and how to continue."""
     named = "\n".join(f"  {job}" for job in jobs) or "  (no job was in flight)"
-    return WorkerKilled(f"a worker process was killed from outside (SIGKILL; a likely cause: the out-of-memory "
-                        f"killer). The job(s) in flight are recorded 'interrupted':\n{named}\nCompleted jobs are kept; "
-                        f"run the same command again to continue (with fewer parallel jobs if memory is short: "
-                        f"hydra.launcher.n_jobs).")
+    what, fewer = (("a Slurm job ended without its result: its process was killed from outside (SIGKILL, by its node "
+                    "or Slurm; a likely cause: memory, hydra.launcher.mem_gb)", "more memory per job")
+                   if slurm else ("a worker process was killed from outside (SIGKILL; a likely cause: the "
+                                  "out-of-memory killer)", "fewer parallel jobs if memory is short: hydra.launcher.n_jobs"))
+    return WorkerKilled(f"{what}. The job(s) in flight are recorded 'interrupted':\n{named}\nCompleted jobs are kept; "
+                        f"run the same command again to continue (with {fewer}).")
 
 
-def worker_killed(exc: BaseException) -> bool:
-    """True for joblib's error when one of its worker processes died of a signal (SIGKILL)."""
+def worker_killed(exc: BaseException) -> str:
+    """'joblib' for joblib's error when one of its worker processes died of a signal (SIGKILL),
+    'slurm' for submitit's when a Slurm job ended without a result (killed), '' otherwise."""
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-    return isinstance(exc, TerminatedWorkerError)
+    if isinstance(exc, TerminatedWorkerError):
+        return "joblib"
+    try:
+        from submitit.core.utils import UncompletedJobError
+    except ImportError:  # no cluster launcher installed
+        return ""
+    return "slurm" if isinstance(exc, UncompletedJobError) else ""
