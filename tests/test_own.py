@@ -238,7 +238,7 @@ def test_a_user_network_on_a_user_folder_sweeps_and_reports(tmp_path, nets):
     assert report_main([str(study), "--out", str(out)]) == 0
     md = (out / "pooling" / "report.md").read_text()
     assert "Network: pooled (width=4): 811 trainable parameters, takes activation, pooling, head (4 jobs)" in md
-    assert " Numbers: 4 jobs on " in md and "1 thread(s)." in md
+    assert " Numbers: 4 jobs on " in md and "1 thread(s), portable mode." in md
     assert "### Experiment: pooling" in md
     assert md.split("\n\n")[1].endswith("(effects.png)") and (out / "pooling" / "effects.png").is_file()  # first
     assert re.search(r"\| hardest +\| a +\| b +\| c +\|", md)  # the classes by their folder names

@@ -115,7 +115,8 @@ def _level_table(rows: list[LevelRow], factor: str, method: str, lrs: dict[str, 
     if lrs:
         table["lr"] = [lrs.get(r.config_id) for r in rows]
     table["seeds_needed"] = [_seeds_text(n) for n in table.seeds_needed]
-    return table.rename(columns={"detectable_80": "detectable (80% power)", "p": "p raw", "diff_ci95": "diff interval",
+    return table.rename(columns={"detectable_80": "detectable (80% power)", "p": "p (unadjusted)", "diff": "difference",
+                                 "diff_ci95": "difference, 95% interval", "test": "method",
                                  "p_adj": f"p {method.capitalize()}", "ci95_low": "95% low",
                                  "ci95_high": "95% high", "seeds_needed": "seeds to settle"})
 
