@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install train ablate ablate-fair report tensorboard tensorboard-jobs test test-slow test-slurm bench data folder-data example-own clean
+.PHONY: install train ablate ablate-fair report tensorboard tensorboard-jobs test test-slow test-slurm bench speed data folder-data example-own clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,8 @@ train: $(STAMP)          ## one training run of the baseline
 	$(PY) -m lenet_ablate
 
 # The study runs one job per core, one thread each (Hydra's joblib launcher); JOBS=1 runs the jobs
-# one after another. trainer.threads=1 either way, so the results do not depend on the machine.
+# one after another. trainer.threads=1 either way, and portable mode (trainer.portable) pins the kernels to
+# AVX2, so the results do not depend on how many cores or which x86-64 CPU the machine has.
 # SEEDS=auto: 3 pilot seeds, then looks at 5, 8, 12, 18 and 30 seeds; each comparison gets seeds
 # until it is settled (or cannot settle within seeds_max=30).
 JOBS  ?= $(shell nproc)
@@ -65,6 +66,12 @@ test-slurm: $(STAMP)     ## sweeps through a real single-node Slurm (started as 
 
 bench: $(STAMP)
 	$(PY) bench/bench.py
+
+# A clean speed comparison: each configuration of EXPERIMENT, interleaved in one worker process, as
+# ratios to the reference with intervals (docs/speed.md); its report shows it. Run it on an idle machine.
+EXPERIMENT ?= activation
+speed: $(STAMP)          ## time per epoch of each level of EXPERIMENT against its reference
+	$(PY) -m lenet_ablate.speed experiment=$(EXPERIMENT)
 
 data: $(STAMP)           ## Fashion-MNIST by whatever route works here
 	$(PY) -m lenet_ablate.data.getdata

@@ -1,5 +1,6 @@
 """`make bench`, part (e): what portable mode (trainer.portable, the kernels pinned to AVX2) costs,
-trained through the real CLI, interleaved native, portable, native, portable, 1 thread, each run in
+trained through the real CLI, interleaved native, portable, portable, native, ... (the order of a
+round's pair alternates, so that a position effect cancels), 1 thread, each run in
 a fresh process from an environment without pins. Reports each mode's median seconds per epoch, the
 per-round ratios and their median (portable / native), and both runs' test accuracy (equal wherever
 the CPU's own widest kernels are AVX2 ones)."""
@@ -22,8 +23,8 @@ def portable_cost(files: dict[str, Path], epochs: int, md5: dict[str, str] | Non
     env = {k: v for k, v in os.environ.items() if k not in PINS}
     times: dict[str, list[float]] = {"native": [], "portable": []}
     accuracy: dict[str, float] = {}
-    for _ in range(rounds):
-        for mode in ("native", "portable"):
+    for r in range(rounds):
+        for mode in ("native", "portable") if r % 2 == 0 else ("portable", "native"):
             out = Path(tempfile.mkdtemp(prefix=f"bench_{mode}_"))
             args = cli.args(files, epochs, True, md5, "cpu", out, 1) + [f"trainer.portable={mode == 'portable'}"]
             proc = subprocess.run(args, cwd=cli.root, capture_output=True, text=True, env=env)
