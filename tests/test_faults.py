@@ -72,3 +72,28 @@ def test_verify_retrains_a_recorded_job_and_compares_bit_for_bit(tmp_path, tiny_
     assert out[1] == f"  metrics.test_acc: recorded {recorded + 2 ** -30!r}, now {recorded!r}"
     assert "Another CPU" in out[2] and out[3].startswith("this machine: {'cpu_vendor'")
     assert verify_main([str(tmp_path)]) == 2  # no job there
+
+
+def test_a_slurm_job_that_ended_without_its_result_is_named_in_a_few_lines(tmp_path, monkeypatch):
+    """What submitit raises when Slurm reports a job ended without a result (killed by its node or
+    the out-of-memory killer): the job still 'running' is recorded 'interrupted', the rest kept."""
+    from submitit.core.utils import UncompletedJobError
+
+    from lenet_ablate.runs import stopping
+
+    killed, done = tmp_path / "max-seed0", tmp_path / "avg-seed0"
+    for job, status in ((killed, "running"), (done, "completed")):
+        job.mkdir()
+        (job / "summary.json").write_text(json.dumps({"status": status}))
+    monkeypatch.setattr(stopping.STOP, "sweeps", [])  # this test's sweep only
+    stopping.watch(tmp_path)
+    kind = stopping.worker_killed(UncompletedJobError("Job 11 (task: 0) has not produced any output (state: OUT_OF_MEMORY)"))
+    assert kind == "slurm" and stopping.worker_killed(ValueError("x")) == ""
+    error = stopping.killed_error(stopping.record_killed(), slurm=True)
+    lines = str(error).splitlines()
+    assert len(lines) == 3 and lines[0].startswith("a Slurm job ended without its result: its process was killed")
+    assert lines[1:] == ["  " + str(killed), "Completed jobs are kept; run the same command again to continue (with "
+                         "more memory per job)."]
+    assert error.exit_code == 137
+    assert json.loads((killed / "summary.json").read_text())["status"] == "interrupted"
+    assert json.loads((done / "summary.json").read_text()) == {"status": "completed"}

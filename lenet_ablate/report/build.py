@@ -221,10 +221,14 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], defau
             rep.heading(f"Factorial: main effects and two-factor interactions (type-II ANOVA on "
                         f"{outcome(analysis.outcome).label}, seeds that learned)")
             rep.table(anova)
+    _problems(rep, runs)
+    return rep
+
+
+def _problems(rep: Report, runs: pd.DataFrame) -> None:
     problems = runs[runs.status != "completed"]
     rep.heading("Jobs that diverged, failed, were interrupted or are missing")
     rep.table(problems[["sweep", "job", "status", "error"]].fillna("")) if not problems.empty else rep.text("None.")
-    return rep
 
 
 def _noise_section(rep: Report, runs: pd.DataFrame, analysis: Analysis, csv: list[ComparisonRecord]) -> None:
