@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from omegaconf import OmegaConf
@@ -290,3 +291,12 @@ def test_a_torchvision_set_by_name_offline_and_its_short_error(tmp_path, monkeyp
         read_torchvision("KMNIST", str(tmp_path / "empty"))
     with pytest.raises(DataError, match="data.dataset='NoSuchSet' is not a torchvision data set"):
         read_torchvision("NoSuchSet", str(tmp_path))
+
+
+def test_the_confusion_figure_names_a_folders_classes():
+    from lenet_ablate.report.figures import class_labels
+
+    jobs = pd.DataFrame({"_config": [{"data": {"name": "folder"}}], "_classes": [["cat", "dog"]]})
+    assert class_labels(jobs, 2) == ["cat", "dog"]
+    assert class_labels(jobs.drop(columns="_classes"), 2) == ["0", "1"]  # a summary before 0.7
+    assert class_labels(pd.DataFrame({"_config": [{"data": {"name": "fashion_mnist"}}]}), 10)[0] == "T-shirt/top"

@@ -73,14 +73,21 @@ def seeds_figure(rows: list[LevelRow], factor: str) -> bytes:
     return _png(fig)
 
 
+def class_labels(jobs: pd.DataFrame, classes: int) -> list[str]:
+    """The class names the jobs recorded (a folder's class folders); for older summaries the data
+    set's known names, else the class numbers."""
+    recorded = [c for c in jobs.get("_classes", pd.Series(dtype=object)) if isinstance(c, list) and len(c) == classes]
+    data = str(jobs["_config"].iloc[0].get("data", {}).get("name", ""))
+    return list(recorded[0]) if recorded else CLASS_NAMES.get(data, [str(i) for i in range(classes)])
+
+
 def confusion_figure(jobs: pd.DataFrame, title: str) -> bytes | None:
     """Confusion matrix (summed over seeds) and per-class test accuracy."""
     mats = [np.array(m) for m in jobs["_confusion"] if isinstance(m, list) and m]
     if not mats:
         return None
     cm = np.sum(mats, axis=0)
-    data = str(jobs["_config"].iloc[0].get("data", {}).get("name", ""))
-    names = CLASS_NAMES.get(data, [str(i) for i in range(len(cm))])
+    names = class_labels(jobs, len(cm))
     per_class = cm.diagonal() / np.maximum(cm.sum(1), 1)
     fig, (ax1, ax2) = _figure(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1.2, 1]})
     ax1.imshow(cm, cmap="Blues")
