@@ -3,18 +3,20 @@ machine's load, so that a timing is judged only where the machine was not shared
 
 - wall seconds: `time.perf_counter` around the epoch (validation included);
 - CPU seconds: user + system time of the job's process (all its threads) over the epoch;
-- load: the median number of runnable tasks on the whole machine while the epoch ran (Linux's
-  `procs_running`, sampled ten times a second, the sampler itself not counted): the load average
-  without its one-minute lag. Above the CPUs the process may use, some task waited for a core.
+- load: the median number of runnable tasks on the whole machine while the epoch ran, this job's
+  training thread included (Linux's `procs_running`, read by the training thread itself at batch
+  ends, at most ten times a second): the load average without its one-minute lag. Above the CPUs
+  the process may use, some task waited for a core. No thread of its own: a signal that stops the
+  job finds nothing to wait for.
 """
 
 from __future__ import annotations
 
 import os
 import statistics
-import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback
@@ -32,66 +34,51 @@ def usable_cpus() -> int:
 
 
 def runnable_tasks() -> int | None:
-    """Tasks runnable on the machine now, the caller excluded (None where /proc/stat is absent)."""
+    """Tasks runnable on the machine now, the caller included (None where /proc/stat is absent)."""
     try:
         for line in STAT.read_text().splitlines():
             if line.startswith("procs_running"):
-                return int(line.split()[1]) - 1
+                return int(line.split()[1])
     except (OSError, ValueError, IndexError):
         return None
     return None
 
 
-class LoadSampler:
-    """Samples runnable_tasks() on a daemon thread between start() and stop()."""
-
-    def __init__(self, interval_s: float = INTERVAL_S) -> None:
-        self.interval_s = interval_s
-        self._samples: list[int] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Begin a new series of samples."""
-        self._samples, self._stop = [], threading.Event()
-        self._thread = threading.Thread(target=self._run, name="lenet_ablate-load", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            count = runnable_tasks()
-            if count is not None:
-                self._samples.append(count)
-            if self._stop.wait(self.interval_s):
-                return
-
-    def stop(self) -> float | None:
-        """End the series; its median (None where nothing could be read)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        return float(statistics.median(self._samples)) if self._samples else None
-
-
 class EpochClock(Callback):
     """Per training epoch (validation included): wall seconds (`times`), the process's CPU seconds
-    (`cpu_times`) and the machine's load (`loads`)."""
+    (`cpu_times`) and the machine's load (`loads`: the median of its samples, None without any)."""
 
-    def __init__(self) -> None:
+    def __init__(self, interval_s: float = INTERVAL_S) -> None:
         self.times: list[float] = []
         self.cpu_times: list[float] = []
         self.loads: list[float | None] = []
-        self._wall = self._cpu = 0.0
-        self._sampler = LoadSampler()
+        self.interval_s = interval_s
+        self._wall = self._cpu = self._sampled = 0.0
+        self._samples: list[int] = []
+
+    def sample(self) -> None:
+        """Read the load now, unless the last sample is less than `interval_s` old."""
+        now = time.perf_counter()
+        if now - self._sampled >= self.interval_s:
+            self._sampled = now
+            count = runnable_tasks()
+            if count is not None:
+                self._samples.append(count)
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._sampler.start()
+        self._samples, self._sampled = [], 0.0
+        self.sample()
         self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        self.sample()
+
+    def on_validation_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        self.sample()
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.times.append(round(time.perf_counter() - self._wall, 3))
         self.cpu_times.append(round(time.process_time() - self._cpu, 3))
-        self.loads.append(self._sampler.stop())
-
-    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
-        self._sampler.stop()
+        self._sampled = 0.0
+        self.sample()
+        self.loads.append(float(statistics.median(self._samples)) if self._samples else None)
