@@ -92,3 +92,12 @@ def test_timings_without_a_recorded_load_are_not_judged():
     secondary.adjust([c], outcome("cpu_sec_per_epoch"))
     assert c.verdict == ("not judged: the machine's load was not recorded; measure speed cleanly: "
                          "python -m lenet_ablate.speed experiment=pooling")
+
+
+def test_jobs_from_before_the_clock_get_no_timing_verdict():
+    runs = pd.DataFrame([{"config_id": c, "seed": s, "cpu_sec_per_epoch": math.nan, "host": "h", "threads": 1}
+                         for c in "AB" for s in range(4)])
+    exp = Experiment("pooling", pd.Series({"config_id": "A", "pooling": "max"}), pd.DataFrame())
+    c = secondary.compare(outcome("cpu_sec_per_epoch"), exp, runs, "default lr", "B", "avg")
+    secondary.adjust([c], outcome("cpu_sec_per_epoch"))
+    assert c.verdict.startswith("not judged: no job recorded its CPU seconds and load (jobs before 0.8)")

@@ -73,9 +73,9 @@ def shared_machine(level: pd.DataFrame, ref: pd.DataFrame, factor: str) -> str:
     """Why two sides' timings are not judged ('' if they are): the machine's load was not recorded
     (jobs before 0.8), or it exceeded the CPUs a job could use, so some task waited for a core."""
     both = pd.concat([level, ref])
-    if both.empty:
-        return ""
     clean = f"measure speed cleanly: python -m lenet_ablate.speed experiment={factor}"
+    if both.empty:
+        return f"not judged: no job recorded its CPU seconds and load (jobs before 0.8); {clean}"
     if not {"load", "cpus"} <= set(both):
         return f"not judged: the machine's load was not recorded; {clean}"
     loads, cpus = pd.to_numeric(both["load"], errors="coerce"), pd.to_numeric(both["cpus"], errors="coerce")
