@@ -46,12 +46,11 @@ sys.path.insert(0, str(ROOT))
 from lenet_ablate.data.files import SPLIT_FILES, find_files  # noqa: E402
 from lenet_ablate.model.network import LeNet5, build_model  # noqa: E402
 from lenet_ablate.runs.records import write_json  # noqa: E402
-from lenet_ablate.training.clock import EpochClock  # noqa: E402
+from lenet_ablate.training.clock import EpochClock, median_epoch  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from folder_vs_idx import Cli, folder_vs_idx, show as show_folder  # noqa: E402
 from portable_cost import portable_cost, show as show_portable  # noqa: E402
-from timing import median_epoch  # noqa: E402
 
 OPTIMIZER = {"lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4}
 

@@ -17,7 +17,7 @@ from typing import Callable
 
 from lenet_ablate.data.export import export
 from lenet_ablate.data.folder import read_folder
-from timing import median_epoch
+from lenet_ablate.training.clock import median_epoch
 
 
 @dataclass(frozen=True)

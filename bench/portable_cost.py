@@ -15,7 +15,7 @@ from pathlib import Path
 
 from folder_vs_idx import Cli
 from lenet_ablate.training.portable import PINS
-from timing import median_epoch
+from lenet_ablate.training.clock import median_epoch
 
 
 def portable_cost(files: dict[str, Path], epochs: int, md5: dict[str, str] | None, cli: Cli, rounds: int = 2) -> dict:

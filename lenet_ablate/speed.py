@@ -21,10 +21,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from statistics import median
 from typing import Any
 
 import pandas as pd
+from omegaconf import DictConfig
 
 from lenet_ablate import compose
 from lenet_ablate.analysis.inference.stats import difference
@@ -50,6 +50,7 @@ def _time_one(overrides: list[str], folder: str) -> tuple[float, float, float]:
     """In the worker: train one configuration; its median wall and CPU seconds per epoch after the
     warm-up epoch, and its largest epoch load."""
     from lenet_ablate.config import validate  # the torch boundary: the worker's, not the command's
+    from lenet_ablate.training.clock import median_epoch
     from lenet_ablate.training.job import run_job
     from lenet_ablate.training.quiet import quiet_libraries
 
@@ -58,17 +59,22 @@ def _time_one(overrides: list[str], folder: str) -> tuple[float, float, float]:
     cfg = validate(compose(*overrides, hydra=True))
     history = run_job(cfg, Path(folder), quiet=True)["history"]
     loads = [x for x in history["load"] if x is not None]
-    return (median(history["seconds"][1:] or history["seconds"]),
-            median(history["cpu_seconds"][1:] or history["cpu_seconds"]), max(loads, default=math.nan))
+    return median_epoch(history["seconds"]), median_epoch(history["cpu_seconds"]), max(loads, default=math.nan)
 
 
-def configurations(overrides: list[str], epochs: int) -> list[Timed]:
-    """The reference (the experiment's fixed overrides alone) and each other configuration the
-    experiment sweeps, seed 0, `epochs` epochs, one thread. Raises ConfigError."""
+def composed(overrides: list[str]) -> DictConfig:
+    """The experiment's config with its `hydra` node. Raises ConfigError."""
     try:
-        fixed, axes = sweep_axes(compose(*overrides, hydra=True))
+        return compose(*overrides, hydra=True)
     except Exception as exc:  # Hydra's own errors: an unknown experiment or key
         raise ConfigError(f"cannot compose {' '.join(overrides)}: {str(exc).splitlines()[0]}") from None
+
+
+def configurations(config: DictConfig, epochs: int) -> list[Timed]:
+    """The reference (the experiment's fixed overrides alone) and each other configuration the
+    experiment sweeps (`config`: composed with its `hydra` node), seed 0, `epochs` epochs, one
+    thread. Raises ConfigError."""
+    fixed, axes = sweep_axes(config)
     axes = [axis for axis in axes if not axis[0].startswith(("seed=", "+seed="))]
     run = ["seed=0", f"trainer.max_epochs={epochs}", "trainer.threads=1", "hydra.mode=RUN"]
     reference = Timed("reference", [*fixed, *run])
@@ -76,7 +82,7 @@ def configurations(overrides: list[str], epochs: int) -> list[Timed]:
     levels = [Timed(" ".join(combo), [*fixed, *combo, *run]) for combo in itertools.product(*axes)]
     levels = [t for t in levels if _identity(t.overrides) != base]
     if not levels:
-        raise ConfigError(f"{' '.join(overrides)}: no configuration other than the reference to compare")
+        raise ConfigError(f"{' '.join(fixed)}: no configuration other than the reference to compare")
     return [reference, *levels]
 
 
@@ -150,9 +156,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from lenet_ablate.training.clock import usable_cpus
     from lenet_ablate.training.portable import pin
 
-    configs = configurations(args.overrides, args.epochs)
-    sweep = Path(str(compose(*args.overrides, hydra=True).hydra.sweep.dir))
-    pin(bool(compose(*args.overrides).trainer.portable))  # the worker inherits the pins
+    config = composed(args.overrides)
+    configs = configurations(config, args.epochs)
+    sweep = Path(str(config.hydra.sweep.dir))
+    pin(bool(config.trainer.portable))  # the worker inherits the pins
     with tempfile.TemporaryDirectory(prefix="lenet_ablate_speed_") as tmp:
         measure(configs, args.rounds, Path(tmp))
     record = result(configs, args, usable_cpus())

@@ -25,6 +25,11 @@ STAT = Path("/proc/stat")
 INTERVAL_S = 0.1
 
 
+def median_epoch(times: list[float]) -> float:
+    """Seconds per epoch: the median after the first (warm-up) epoch (`make bench`, the speed command)."""
+    return statistics.median(times[1:] or times)
+
+
 def usable_cpus() -> int:
     """The CPUs this process may run on (its affinity; the CPU count where there is none)."""
     try:
