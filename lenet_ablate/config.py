@@ -8,7 +8,7 @@ user's own can pass its target any arguments.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, make_dataclass
+from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -39,7 +39,7 @@ class DataConfig:
     root: Optional[str]
     batch_size: int
     eval_batch_size: int
-    val_size: int
+    val_size: Optional[int]  # null: 10% of the training split, at most 5000 (folder, torchvision)
     split_seed: int
     input: str
     mean: Any  # a number, one per channel, or null: computed from the training split
@@ -105,6 +105,9 @@ class TuneConfig:
 @dataclass
 class StudyConfig:
     factors: list[str]
+    keys: list[str] = field(default_factory=list)  # set by a sweep: the swept keys beyond the groups
+    reference: list[str] = field(default_factory=list)  # set by a sweep: those keys' reference levels
+    sweep: str = "grid"  # grid | one_at_a_time
 
 
 # The seeds=auto settings as schema fields, from their one declaration (lenet_ablate.design).
@@ -261,6 +264,7 @@ def _check_run(typed: DictConfig) -> None:
 
 
 def _check_study(typed: DictConfig) -> None:
+    _choice("study.sweep", typed.study.sweep, ["grid", "one_at_a_time"])
     _check(typed.seeds == "auto" or (isinstance(typed.seeds, int) and typed.seeds >= 1), "seeds", typed.seeds,
            SEEDS_RULE)
     for setting in design.SETTINGS:  # each as declared once (lenet_ablate.design)

@@ -32,7 +32,6 @@ from typing import Any, Sequence
 
 from filelock import FileLock
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from lenet_ablate.config import validate
@@ -41,6 +40,7 @@ from lenet_ablate.analysis.schedule import sequential
 from lenet_ablate.analysis.tables.tuned import load_tuning
 from lenet_ablate.study import planning, tuning
 from lenet_ablate.runs import stopping
+from lenet_ablate.runs.expansion import expand, seeds_asked
 from lenet_ablate.runs.guard import locked_elsewhere
 from lenet_ablate.runs.identity import config_id, factors, job_id, plain
 from lenet_ablate.study.order import order_record, recorded_orders, run_order, with_order
@@ -70,9 +70,8 @@ class StudySweeper(BasicSweeper):
         auto = str(self.config.seeds) == "auto"
         self._orders = recorded_orders(self.sweep_dir)
         self._plan: planning.Plan | None = None
-        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
-        overrides = parser.parse_overrides([*self._parse_config(), *arguments])
-        jobs = [job for batch in self.split_arguments(overrides, None) for job in batch]
+        # Any swept key is a factor, its reference always trained; study.sweep: grid or one at a time.
+        jobs = expand(self.config, [*self._parse_config(), *arguments], seeds_asked(self.config)).jobs()
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
         configs = self._configurations(jobs)

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from omegaconf import ListConfig, OmegaConf
 
-from lenet_ablate.data.images import DataShape, Images, check_split
+from lenet_ablate.data.images import DataShape, Images, check_split, val_count
 from lenet_ablate.data.sources import read_images
 from lenet_ablate.data.inputs import channel_stats, input_side, to_input
 
@@ -109,9 +109,10 @@ class TensorDataModule(L.LightningDataModule):
         if self.splits:
             return
         d, images = self.cfg, self.read()
-        check_split(d.val_size, d.batch_size, len(images.train_y))
+        n_val = val_count(d.val_size, len(images.train_y))
+        check_split(n_val, d.batch_size, len(images.train_y))
         perm = torch.randperm(len(images.train_y), generator=torch.Generator().manual_seed(d.split_seed))
-        val_idx, train_idx = perm[:d.val_size], perm[d.val_size:]
+        val_idx, train_idx = perm[:n_val], perm[n_val:]
         raw = {"train": (images.train_x[train_idx], images.train_y[train_idx]),
                "val": (images.train_x[val_idx], images.train_y[val_idx]), "test": (images.test_x, images.test_y)}
         if d.mean is None or d.std is None:  # from the training split, never from val or test

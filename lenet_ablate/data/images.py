@@ -63,6 +63,17 @@ def resize(x: torch.Tensor, size: int | None) -> torch.Tensor:
     return out.round_().clamp_(0, 255).to(torch.uint8)
 
 
+VAL_SHARE, VAL_MAX = 0.1, 5000
+
+
+def val_count(val_size: int | None, train_count: int) -> int:
+    """The validation images of a split: `val_size` where given, else 10% of the training images
+    (at least 1, at most 5000: Fashion-MNIST's and MNIST's fixed split)."""
+    if val_size is not None:
+        return int(val_size)
+    return max(1, min(VAL_MAX, round(VAL_SHARE * train_count)))
+
+
 def check_split(val_size: int, batch_size: int, train_count: int) -> None:
     """Refuse a validation split or a batch the training images cannot hold."""
     if not 1 <= val_size < train_count:

@@ -29,8 +29,10 @@ from lenet_ablate import design
 # The seeds=auto settings (lenet_ablate.design) choose seeds, never what a job computes.
 # `trainer.portable` chooses kernels, as the CPU does: part of the numeric environment each summary
 # records (`numeric_env`), not of what the job is.
+# `study.keys` / `study.reference` / `study.sweep` say how a sweep compares its jobs, not what one computes.
 BOOKKEEPING = ("hydra", "force", "seeds", "convergence_target", "seed_count", "study_dir", "variant",
-               "run_key", "trainer.reuse_memory", "trainer.portable", "tune")
+               "run_key", "trainer.reuse_memory", "trainer.portable", "tune", "study.keys", "study.reference",
+               "study.sweep")
 
 
 def bookkeeping() -> tuple[str, ...]:
@@ -132,9 +134,38 @@ def config_id(cfg: DictConfig | Mapping[str, Any]) -> str:
 
 
 def factors(cfg: DictConfig | Mapping[str, Any]) -> dict[str, str]:
-    """The level of each study factor (`study.factors`): the `name` of the group's chosen option."""
+    """The level of each study factor: for each `study.factors` group the `name` of its chosen
+    option, and for each key a sweep made a factor (`study.keys`: `model.width`) its value."""
     config = plain(cfg)
-    return {f: str(config[f]["name"]) for f in config["study"]["factors"]}
+    study = config["study"]
+    out = {f: str(config[f]["name"]) for f in study["factors"]}
+    for key in study.get("keys") or []:
+        node: Any = config
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        out[key] = level(node)
+    return out
+
+
+def level(value: Any) -> str:
+    """A factor's level as summaries record it: an option's `name`, else the value as text."""
+    if isinstance(value, Mapping) and "name" in value:
+        return str(value["name"])
+    return str(value)
+
+
+def same_level(a: Any, b: Any) -> bool:
+    """Two levels that name the same setting (16 and 16.0, 0 and 0.0, 5e-4 and 0.0005)."""
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return str(a) == str(b)
+
+
+def references(config: Mapping[str, Any]) -> dict[str, str]:
+    """The reference level of each key a sweep made a factor, as the job's config records it."""
+    study = config.get("study") or {}
+    return {str(k): str(v) for k, v in zip(study.get("keys") or [], study.get("reference") or []) if str(v) != ""}
 
 
 def stored_job_id(summary: Mapping[str, Any]) -> str | None:

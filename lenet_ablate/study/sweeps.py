@@ -3,7 +3,6 @@ lines while it runs, and counting their outcomes."""
 
 from __future__ import annotations
 
-import itertools
 import time
 from pathlib import Path
 
@@ -11,7 +10,8 @@ from hydra import compose
 from omegaconf import DictConfig, OmegaConf
 
 from lenet_ablate.errors import ConfigError, SweepError
-from lenet_ablate.runs.layout import HISTORY, sweep_axes
+from lenet_ablate.runs.expansion import expand_config
+from lenet_ablate.runs.layout import HISTORY
 from lenet_ablate.study.networks import check_networks
 from lenet_ablate.runs.guard import conflict, locked_elsewhere, refuse_message
 from lenet_ablate.runs.records import SUMMARY, atomic_write_text, read_json, write_json
@@ -23,15 +23,15 @@ def validate_sweep(config: DictConfig) -> int:
     SweepError (or DataError for data that cannot be read)."""
     from lenet_ablate.config import validate  # the torch boundary: this layer imports torch only here
 
-    fixed, axes = sweep_axes(config)
-    combos, conflicts, typed_jobs = list(itertools.product(*axes)), [], []
+    combos, conflicts, typed_jobs = expand_config(config).jobs(), [], []
     for combo in combos:
         try:
-            job = compose(config_name=config.hydra.job.config_name, overrides=[*fixed, *combo],
-                          return_hydra_config=True)
+            job = compose(config_name=config.hydra.job.config_name, overrides=combo, return_hydra_config=True)
             typed = validate(job)
         except ConfigError as exc:
             raise SweepError(f"{exc} (job {' '.join(combo)})") from None
+        except Exception as exc:  # Hydra's own: a key or option that does not exist
+            raise SweepError(composition_error(exc)) from None
         typed_jobs.append(typed)
         blocked = conflict(Path(config.hydra.sweep.dir) / job.hydra.sweep.subdir, typed)
         if blocked:
@@ -124,3 +124,14 @@ def record_invocation(config: DictConfig) -> Path:
     path = folder / (time.strftime("%Y-%m-%d_%H-%M-%S") + f"_{time.time_ns() % 10**9:09d}.yaml")
     atomic_write_text(path, OmegaConf.to_yaml(config))
     return path
+
+
+def composition_error(exc: BaseException) -> str:
+    """Hydra's error for a key or option that does not exist, in two lines at most (its message
+    and the cause OmegaConf gives, without the full-key and type lines)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and str(cause).strip():
+        lines.append(str(cause).strip().splitlines()[0])
+    lines = [line for line in dict.fromkeys(lines) if not line.startswith(("full_key:", "object_type=", "reference_type="))]
+    return " ".join(lines[:2]) + ". Nothing was trained."

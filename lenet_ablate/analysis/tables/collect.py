@@ -3,7 +3,6 @@ per-epoch curves from its TensorBoard event file."""
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,8 @@ from tbparse import SummaryReader
 from lenet_ablate.runs.guard import locked_elsewhere
 from lenet_ablate.runs.identity import config_id, network_keys
 from lenet_ablate.analysis.tables.outcomes import TARGET, History, JobRecord, measure_all, wall_sec_per_epoch
-from lenet_ablate.runs.layout import HISTORY, sweep_axes
+from lenet_ablate.runs.expansion import expand_config
+from lenet_ablate.runs.layout import HISTORY
 from lenet_ablate.runs.records import SUMMARY, read_json
 
 SPLITS = ["train", "val", "test"]
@@ -58,11 +58,13 @@ def _asked(sweep: Path) -> tuple[set[str], set[frozenset[str]]]:
     jobs: set[frozenset[str]] = set()
     for path in [*sorted((sweep / HISTORY).glob("*.yaml")), sweep / "multirun.yaml"]:
         try:
-            axes = sweep_axes(OmegaConf.load(path))[1]
+            expansion = expand_config(OmegaConf.load(path))
+            swept = {item for axis in expansion.axes if len(axis.items) > 1 for item in axis.items}
+            asked = [frozenset(o for o in job if o in swept) for job in expansion.jobs()]
         except Exception:  # an old or hand-edited file: no "never started" rows from it
             continue
-        items.update(item for axis in axes for item in axis)
-        jobs.update(map(frozenset, itertools.product(*axes)))
+        items.update(swept)
+        jobs.update(asked)
     return items, jobs
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from lenet_ablate import compose
-from lenet_ablate.runs.identity import comparable, config_hash, factors, flatten, plain
+from lenet_ablate.runs.identity import comparable, config_hash, factors, flatten, plain, references, same_level
 from lenet_ablate.analysis.inference import stats
 
 FAILED = ("diverged", "failed", "interrupted")
@@ -79,9 +79,11 @@ def configurations(runs: pd.DataFrame, baseline: dict[str, str], default: dict[s
     table = pd.DataFrame(rows)
     if table.empty:
         return table
+    baseline = {**baseline, **swept_references(table._config)}
     # Baseline candidates: the configurations closest to the baseline's levels (all of them, where
     # some configuration has them; a sweep of a user's own option has none that do).
-    matches = table.apply(lambda r: sum(r.get(f, v) in (v, None) for f, v in baseline.items()), axis=1)
+    matches = table.apply(lambda r: sum(r.get(f) is None or same_level(r.get(f), v) for f, v in baseline.items()),
+                          axis=1)
     is_base = matches == matches.max()
     table["is_baseline"] = is_base
     table["_distance"] = [len(_differences(c, default, [])) for c in table._config]
@@ -94,6 +96,14 @@ def configurations(runs: pd.DataFrame, baseline: dict[str, str], default: dict[s
                                        list(table._config), list(table.config_id))
     table["warnings"] = table.apply(warnings, axis=1)
     return table
+
+
+def swept_references(configs: pd.Series) -> dict[str, str]:
+    """The reference level of each key a sweep made a factor (`model.width`), as its jobs record it."""
+    out: dict[str, str] = {}
+    for config in configs:
+        out.update(references(config or {}))
+    return out
 
 
 def _differences(config: dict[str, Any], other: dict[str, Any], skip: list[str]) -> list[str]:
@@ -118,7 +128,7 @@ def _distinct(labels: list[str], configs: list[dict], ids: list[str]) -> list[st
 
 def _label(row: pd.Series, reference: pd.Series, factors: list[str], baseline: dict[str, str]) -> str:
     """Factor levels other than the baseline's, then other settings that differ from the reference."""
-    levels = [f"{f}={row[f]}" for f in factors if isinstance(row.get(f), str) and row[f] != baseline.get(f)]
+    levels = [f"{f}={row[f]}" for f in factors if isinstance(row.get(f), str) and not same_level(row[f], baseline.get(f))]
     changed = [f for f in factors if row.get(f) != reference.get(f)]
     return ", ".join(levels + _differences(row["_config"], reference["_config"], changed)) or "baseline"
 
