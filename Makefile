@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install train ablate ablate-fair report tensorboard tensorboard-jobs test test-slow test-slurm bench speed data folder-data example-own clean
+.PHONY: install train ablate ablate-fair report tensorboard tensorboard-jobs test test-slow test-slurm stress bench speed data folder-data example-own demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,9 @@ test-slow: $(STAMP)      ## tests on the full Fashion-MNIST (skipped where absen
 
 test-slurm: $(STAMP)     ## sweeps through a real single-node Slurm (started as root if absent; else skipped)
 	$(PY) -m pytest -q -m slurm -rs -n 0
+
+stress: $(STAMP)         ## every signal case 20 times under full CPU load (80 cases; docs/performance.md)
+	$(PY) -m pytest -q -m stress -n 0
 
 bench: $(STAMP)
 	$(PY) bench/bench.py

@@ -127,6 +127,8 @@ def _task(cfg: DictConfig) -> None:
     try:
         with stopping.handling():
             _train(cfg, multirun)
+        if stopping.requested() and stopping.is_worker():
+            leave()  # stopped after its job ended: the worker takes no queued job
     except LenetAblateError as exc:
         if isinstance(exc, Interrupted) and granted_cpus() is not None:
             return  # one cancelled Slurm job: recorded; the sweep collects the others and reruns it next time

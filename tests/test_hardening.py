@@ -7,12 +7,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import time
 
 import pytest
 
-from conftest import ROOT, data_overrides, default_sigint, run_cli
+from conftest import ROOT, data_overrides, run_cli
+from signal_cases import JOBLIB_CASES, JOBLIB_IDS, ctrl_c_single_run, signal_joblib_sweep
 from lenet_ablate.runs import records
 from lenet_ablate.report import render
 from lenet_ablate.report.__main__ import main as report_main
@@ -117,27 +116,7 @@ def test_report_on_a_full_disk_presents_no_partial_report(tmp_path, monkeypatch,
 
 
 def test_ctrl_c_stops_records_interrupted_and_flushes(tmp_path, tiny_data):
-    out = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "lenet_ablate", *data_overrides(*tiny_data),
-                             "trainer.max_epochs=500", f"hydra.run.dir={out}"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
-    deadline = time.time() + 120
-    while time.time() < deadline and not list(out.glob("checkpoints/best.ckpt")):  # an epoch validated
-        time.sleep(0.1)
-    sent = time.time()
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
-    assert time.time() - sent < 10
-    assert proc.returncode == 130, stderr[-2000:]
-    assert "Traceback" not in stderr
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["status"] == "interrupted"
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    acc = EventAccumulator(str(out / "tb"), size_guidance={"scalars": 0})
-    acc.Reload()
-    assert len(acc.Scalars("val/acc")) >= 1  # what was logged before the interrupt is on disk
+    ctrl_c_single_run(tmp_path, tiny_data)
 
 
 def test_same_seed_gives_bit_identical_metrics(tmp_path, tiny_data):
@@ -172,51 +151,15 @@ def test_a_job_gives_the_same_metrics_in_process_and_under_joblib(tmp_path, tiny
     assert a["job_id"] == b["job_id"]
 
 
-SIGNAL_CASES = [(signal.SIGINT, 130, "stopped by the user (Ctrl-C)", True),
-                (signal.SIGTERM, 143, "stopped by SIGTERM", True), (signal.SIGHUP, 129, "stopped by SIGHUP", True),
-                (signal.SIGTERM, 143, "stopped by SIGTERM", False)]
-
-
-@pytest.mark.parametrize("signum, code, words, group", SIGNAL_CASES,
-                         ids=["SIGINT", "SIGTERM", "SIGHUP", "SIGTERM-launcher-only"])
+@pytest.mark.parametrize("signum, code, words, group", JOBLIB_CASES, ids=JOBLIB_IDS)
 def test_a_signal_to_a_joblib_sweeps_process_group_ends_it_cleanly(tmp_path, tiny_data, signum, code, words, group):
-    # The signal reaches the whole process group, as a terminal, `timeout` or a container stop sends
-    # it: the launching process and the joblib workers. Three jobs on two workers: two in flight and
-    # one queued, which no worker may start. Before: SIGTERM and SIGHUP killed the launcher (143 or
-    # 129, no message) and left the jobs 'running' (joblib tore the workers down first).
-    sweep = tmp_path / "sweep"
-    args = [sys.executable, "-m", "lenet_ablate", "-m", "seed=0,1,2", *data_overrides(*tiny_data),
-            "trainer.max_epochs=20", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=default_sigint, start_new_session=True)
-    deadline = time.time() + 180
-    while time.time() < deadline and len(list(sweep.glob("*/checkpoints/best.ckpt"))) < 2:  # both validated
-        time.sleep(0.1)
-    if group:
-        os.killpg(proc.pid, signum)
-    else:  # `kill PID`: only the launching process gets it, and passes it on to its workers
-        os.kill(proc.pid, signum)
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == code, stderr[-2000:]
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert "Traceback" not in stderr and len(lines) == 1 and words in lines[0], stderr[-2000:]
-    assert lines[0].startswith("lenet_ablate: interrupted")
-    deadline = time.time() + 60  # the launcher waited for its workers: its session should be empty now
-
-    def alive() -> bool:
-        return subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True).returncode == 0
-
-    while time.time() < deadline and alive():
-        time.sleep(0.1)
-    assert not alive()  # no worker outlives the sweep
-    summaries = {p.parent.name: json.loads(p.read_text()) for p in sorted(sweep.glob("*/summary.json"))}
-    assert len(summaries) == 2, sorted(summaries)  # the queued job never started
-    assert {s["status"] for s in summaries.values()} == {"interrupted"}, summaries
-    assert all(words in s["error"] for s in summaries.values())
-    if not group:
+    # Before: SIGTERM and SIGHUP killed the launcher (143 or 129, no message) and left the jobs
+    # 'running' (joblib tore the workers down first).
+    args = signal_joblib_sweep(tmp_path, tiny_data, signum, code, words, group)
+    if signum != signal.SIGTERM or not group:
         return
     # The same command completes the sweep: the two stopped jobs again, and the third.
-    rerun = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    rerun = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert "sweep: 3 completed" in rerun.stdout, rerun.stdout[-2000:]

@@ -361,9 +361,11 @@ def test_a_job_in_training_reads_running_now_and_a_dead_one_killed(sweep, tmp_pa
         holder.communicate("", timeout=60)  # closing its stdin ends it
     runs = pd.read_csv(out / "activation" / "runs.csv").set_index("job")
     assert runs.loc["relu-seed0", "error"] == "running now (another process holds its lock)"
-    assert runs.loc["tanh-seed0", "error"] == "killed while running (summary still says running)"
+    assert runs.loc["tanh-seed0", "status"] == "interrupted"
+    assert runs.loc["tanh-seed0", "error"] == ("interrupted: killed while running (its summary still says 'running'; "
+                                               "no process holds its lock)")
     md = (out / "activation" / "report.md").read_text()
-    assert "0 interrupted, 3 missing (1 of them running now)" in md  # and sigmoid-seed1's folder is gone
+    assert "1 interrupted, 2 missing (1 of them running now)" in md  # and sigmoid-seed1's folder is gone
 
 
 def test_an_open_comparison_says_what_settling_it_would_cost():

@@ -188,6 +188,7 @@ class StudySweeper(BasicSweeper):
         through the job locks)."""
         if not batch:
             return []
+        stopping.check()  # a stopped sweep launches nothing more
         ordered = run_order(batch)
         self._orders = with_order(self._orders, order_record(label, ordered))
         planning.write_plan(self.sweep_dir, self._plan, self._orders)

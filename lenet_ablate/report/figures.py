@@ -40,7 +40,10 @@ def curves_figure(jobs: pd.DataFrame, title: str) -> bytes | None:
     for ax, metric in zip(axes, ("acc", "loss")):
         for split, color in (("train", "tab:blue"), ("val", "tab:orange")):
             tag = f"{split}/{metric}"
-            series = pd.concat([c[tag] for c in curves if tag in c], axis=1)
+            found = [c[tag] for c in curves if tag in c]
+            if not found:  # a run that never logged this tag (stopped before its first validation)
+                continue
+            series = pd.concat(found, axis=1)
             epochs = series.index + 1
             ax.plot(epochs, series, color=color, alpha=0.35, linewidth=0.8)
             ax.plot(epochs, series.mean(axis=1), "o-", markersize=3, color=color,

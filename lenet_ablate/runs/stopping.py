@@ -51,6 +51,21 @@ def reason(default: str = REASONS[signal.SIGINT]) -> str:
     return REASONS.get(STOP.signum, default) if STOP.signum is not None else default
 
 
+def requested() -> bool:
+    """True once this process received a stopping signal."""
+    return STOP.signum is not None
+
+
+def check() -> None:
+    """Raise KeyboardInterrupt if a stop was requested. The handler's own KeyboardInterrupt can be
+    lost: one that lands while Python runs a finalizer (`__del__`, a weakref or gc callback) is
+    printed as "Exception ignored" and dropped, and only the first signal raises. Checking at every
+    batch and between a job's phases makes the stop certain (a run outlived Ctrl-C by minutes, and a
+    joblib worker went on to start a queued job, which the sweep's teardown then killed 'running')."""
+    if STOP.signum is not None:
+        raise KeyboardInterrupt
+
+
 def exit_code() -> int:
     """The exit status of a stop: 128 + the signal (130 for Ctrl-C, 143 SIGTERM, 129 SIGHUP)."""
     return 128 + int(STOP.signum or signal.SIGINT)

@@ -38,12 +38,13 @@ from lenet_ablate.runs.identity import (SCHEME, config_id, factors, hparams, job
                                        stored_job_id)
 from lenet_ablate.model.heads import RBFHead
 from lenet_ablate.model.network import Network, build_network, parameter_table
-from lenet_ablate.training.module import DivergedError, LeNetModule, evaluate
+from lenet_ablate.training.module import DivergedError, LeNetModule, check_finite, evaluate
 from lenet_ablate.runs.records import SUMMARY, git_info, read_json, write_json
 from lenet_ablate.training.clock import EpochClock, usable_cpus
 from lenet_ablate.training.numerics import numeric_environment
 from lenet_ablate.training.portable import pin
 from lenet_ablate.training.seeding import stream_seeds
+from lenet_ablate.training.stop_check import StopCheck
 from lenet_ablate.model.templates import min_hamming_distance
 
 log = logging.getLogger("lenet_ablate")
@@ -110,12 +111,13 @@ def _run_locked(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None
         raise ResultExists(refuse_message([blocked]))
     if old and old.get("status") == "completed" and stored_job_id(old) == key and not cfg.force:
         return {**old, "action": "skipped"}  # the result stays untouched on disk
+    stopping.check()  # a stopped process starts no job
     for stale in ("tb", "checkpoints"):
         shutil.rmtree(job_dir / stale, ignore_errors=True)
     summary = _running(cfg, key, job_dir)
-    write_json(path, summary)
     start = time.perf_counter()
-    try:
+    try:  # from the first 'running' write on, whatever stops the job is recorded below
+        write_json(path, summary)
         summary.update(_train(cfg, job_dir, quiet, threads, devices))
         summary["status"] = "completed"
     except DivergedError as exc:
@@ -226,12 +228,15 @@ def _train(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None, dev
     checkpoint = ModelCheckpoint(dirpath=job_dir / "checkpoints", filename="best", monitor="val/acc",
                                  mode="max", save_top_k=1)
     timer = EpochClock()
-    trainer, logger = _trainer(cfg, job_dir, quiet, devices, [checkpoint, timer])
+    trainer, logger = _trainer(cfg, job_dir, quiet, devices, [checkpoint, timer, StopCheck()])
     _log_model(label, network, params)
     _stage(trainer, trainer.fit, module, datamodule=data)
+    stopping.check()
     best_epoch = int(torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)["epoch"]) + 1
     _stage(trainer, trainer.test, module, datamodule=data, ckpt_path=checkpoint.best_model_path, verbose=False)
+    stopping.check()
     metrics = _final_metrics(trainer, module, data)
+    check_finite(metrics, module.history, best_epoch)
     logger.log_hyperparams({**hparams(cfg), "parameters": params["total"]}, {f"hparams/{k}": v for k, v in metrics.items()})
     logger.finalize("success")
     confusion = module.confusion or []

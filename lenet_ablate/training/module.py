@@ -146,3 +146,18 @@ def evaluate(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tenso
         n += len(y)
     model.train(was_training)
     return correct / n, loss_sum / n
+
+
+def check_finite(metrics: dict[str, float], history: list[EpochRecord], best_epoch: int) -> None:
+    """Raise DivergedError where a final loss (train, val or test) is NaN or infinite, or where the
+    validation loss was at the epoch the checkpoint was chosen: whatever its accuracy, such a job's
+    numbers are not a sample of the configuration (a network can blow up to chance accuracy with
+    finite-looking counts)."""
+    bad = [f"{k}={metrics[k]}" for k in ("train_loss", "val_loss", "test_loss")
+           if k in metrics and not math.isfinite(metrics[k])]
+    chosen = [r.val_loss for r in history if r.epoch == best_epoch]
+    if chosen and not math.isfinite(chosen[0]):
+        bad.append(f"val_loss={chosen[0]} at epoch {best_epoch}, where the checkpoint was chosen")
+    if bad:
+        raise DivergedError("non-finite loss: " + ", ".join(bad))
+

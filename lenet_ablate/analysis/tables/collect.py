@@ -3,6 +3,7 @@ per-epoch curves from its TensorBoard event file."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from lenet_ablate.runs.records import SUMMARY, read_json
 SPLITS = ["train", "val", "test"]
 STUDY = Path("multirun")  # make report's default folder (the study_dir default)
 RUNNING_NOW = "running now (another process holds its lock)"
+KILLED = "interrupted: killed while running (its summary still says 'running'; no process holds its lock)"
 
 
 def find_sweeps(paths: list[Path]) -> list[Path]:
@@ -78,7 +80,13 @@ def job_row(job: Path, sweep_name: str) -> dict[str, Any]:
     status = s.get("status", "missing")
     config = s.get("config") or {}
     git = s.get("git") or {}
-    row.update(status="missing" if status == "running" else status, **(s.get("factors") or {}),
+    unfinite = non_finite(s.get("metrics") or {}) if status == "completed" else ""
+    if unfinite:  # written before jobs checked their losses: diverged, as a job records it today
+        status, s = "diverged", {**s, "error": f"non-finite {unfinite} (recorded 'completed' by an older version)"}
+    running_now = status == "running" and locked_elsewhere(job)
+    # A 'running' summary whose lock is free: its process died mid-job (killed), so it was interrupted.
+    row.update(status="missing" if running_now else "interrupted" if status == "running" else status,
+               **(s.get("factors") or {}),
                seed=s.get("seed"), epochs=s.get("epochs"), best_epoch=s.get("best_epoch"),
                max_epochs=(config.get("trainer") or {}).get("max_epochs"),
                lr=(config.get("optimizer") or {}).get("lr"), wall_time_s=s.get("wall_time_s"),
@@ -88,8 +96,7 @@ def job_row(job: Path, sweep_name: str) -> dict[str, Any]:
                error=s.get("error"), _config=config, _raw=s.get("config_unresolved") or config,
                _factors=list((s.get("factors") or {}).keys()))
     if status == "running":
-        row["error"] = (RUNNING_NOW if locked_elsewhere(job)
-                        else "killed while running (summary still says running)")
+        row["error"] = RUNNING_NOW if running_now else KILLED
     for split in SPLITS:
         for metric in ("acc", "loss"):
             row[f"{split}_{metric}"] = (s.get("metrics") or {}).get(f"{split}_{metric}")
@@ -98,6 +105,18 @@ def job_row(job: Path, sweep_name: str) -> dict[str, Any]:
     if status == "completed":
         row.update(_outcomes(job, s, config))
     return row
+
+
+def non_finite(metrics: dict[str, Any]) -> str:
+    """The metrics of a summary that are not finite numbers ('' where all are)."""
+    bad = []
+    for key, value in metrics.items():
+        try:
+            if not math.isfinite(float(value)):
+                bad.append(f"{key}={value}")
+        except (TypeError, ValueError):
+            bad.append(f"{key}={value!r}")
+    return ", ".join(bad)
 
 
 def environment_label(env: dict[str, Any] | None) -> str:
