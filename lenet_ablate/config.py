@@ -108,6 +108,7 @@ class StudyConfig:
     keys: list[str] = field(default_factory=list)  # set by a sweep: the swept keys beyond the groups
     reference: list[str] = field(default_factory=list)  # set by a sweep: those keys' reference levels
     sweep: str = "grid"  # grid | one_at_a_time
+    note: Optional[str] = None  # shown first by every report of the sweep
 
 
 # The seeds=auto settings as schema fields, from their one declaration (lenet_ablate.design).

@@ -1,7 +1,9 @@
 """Write an idx data set as a folder of PNG images in the ImageFolder layout (DIR/train/<class>/,
 DIR/test/<class>/), for trying `data=folder` on known data (docs/your_own.md; `make folder-data`).
 
-python -m lenet_ablate.data.export [fashion_mnist|mnist] DIR
+python -m lenet_ablate.data.export [fashion_mnist|mnist] DIR [--every N]
+
+--every N writes every N-th image of each split only (a fixed subset: make demo's).
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ def folder_name(label: int, name: str) -> str:
     return f"{label}_{re.sub(r'[^A-Za-z0-9._-]+', '_', name)}"
 
 
-def export(name: str, out: Path, root: str | None = None, md5: dict | None = None) -> int:
-    """Write every image of data set `name` (found as data.root / data.md5 would find it) as
-    out/<split>/<class>/<index>.png; returns the count. Files already there are kept (a rerun after
-    a kill completes the folder)."""
+def export(name: str, out: Path, root: str | None = None, md5: dict | None = None, every: int = 1) -> int:
+    """Write every image (or every `every`-th) of data set `name` (found as data.root / data.md5
+    would find it) as out/<split>/<class>/<index>.png; returns the count. Files already there are
+    kept (a rerun after a kill completes the folder)."""
     from PIL import Image
 
     images = read_idx_images(OmegaConf.create({"name": name, "root": root, "md5": md5}))
@@ -36,6 +38,8 @@ def export(name: str, out: Path, root: str | None = None, md5: dict | None = Non
         for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)
         for i, (img, label) in enumerate(zip(x[:, 0].numpy(), y.tolist())):
+            if i % every:
+                continue
             path = folders[label] / f"{i:05d}.png"
             if not path.exists():
                 tmp = path.with_name(f".{path.name}.tmp")
@@ -47,11 +51,14 @@ def export(name: str, out: Path, root: str | None = None, md5: dict | None = Non
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    every = 1
+    if len(args) == 4 and args[2] == "--every" and args[3].isdigit() and int(args[3]) >= 1:
+        args, every = args[:2], int(args[3])
     if len(args) != 2:
-        print("usage: python -m lenet_ablate.data.export [fashion_mnist|mnist] DIR", file=sys.stderr)
+        print("usage: python -m lenet_ablate.data.export [fashion_mnist|mnist] DIR [--every N]", file=sys.stderr)
         return 2
     try:
-        count = export(args[0], Path(args[1]))
+        count = export(args[0], Path(args[1]), every=every)
     except DataError as exc:
         print(f"export: {exc}", file=sys.stderr)
         return 1

@@ -222,7 +222,15 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], defau
                         f"{outcome(analysis.outcome).label}, seeds that learned)")
             rep.table(anova)
     _problems(rep, runs)
+    rep.blocks[0:0] = [("p", f"**{note}**") for note in _notes(runs)]  # above everything, the answer too
     return rep
+
+
+def _notes(runs: pd.DataFrame) -> list[str]:
+    """The sweeps' `study.note` lines (make demo's: that it is a demo), each once."""
+    configs = runs["_config"] if "_config" in runs else pd.Series(dtype=object)
+    notes = (((c or {}).get("study") or {}).get("note") for c in configs if isinstance(c, dict))
+    return [n for n in dict.fromkeys(notes) if n]
 
 
 def _problems(rep: Report, runs: pd.DataFrame) -> None:

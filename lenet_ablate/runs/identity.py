@@ -29,10 +29,10 @@ from lenet_ablate import design
 # The seeds=auto settings (lenet_ablate.design) choose seeds, never what a job computes.
 # `trainer.portable` chooses kernels, as the CPU does: part of the numeric environment each summary
 # records (`numeric_env`), not of what the job is.
-# `study.keys` / `study.reference` / `study.sweep` say how a sweep compares its jobs, not what one computes.
+# `study.*` but its factors: how a sweep compares its jobs (and its note), not what one computes.
 BOOKKEEPING = ("hydra", "force", "seeds", "convergence_target", "seed_count", "study_dir", "variant",
                "run_key", "trainer.reuse_memory", "trainer.portable", "tune", "study.keys", "study.reference",
-               "study.sweep")
+               "study.sweep", "study.note")
 
 
 def bookkeeping() -> tuple[str, ...]:
