@@ -234,7 +234,7 @@ def _check_model_and_data(typed: DictConfig, model_file: str | None = None) -> N
 
 def _check_idx_sizes(d: DictConfig) -> None:
     DATASETS.get(d.name)
-    train_size = DATASETS.get(d.name).train_size  # checked before loading; data.py checks the real count
+    train_size = DATASETS.get(d.name).train_size  # checked before loading; data.images.check_split checks the real count
     _check(1 <= d.val_size < train_size, "data.val_size", d.val_size, f"must be in [1, {train_size - 1}]")
     _check(1 <= d.batch_size <= train_size - d.val_size, "data.batch_size", d.batch_size,
            f"must be in [1, {train_size - d.val_size}] (the training split)")

@@ -3,7 +3,7 @@ its default, what is allowed, and its meaning in one line.
 
 Everything else is derived from `SETTINGS`: the config schema's fields and their checks
 (lenet_ablate.config), the keys a job's identity leaves out (lenet_ablate.runs.identity), the keys
-left out of sweep folder names (the `design_keys` resolver in conf/config.yaml), `Design`'s defaults
+left out of sweep folder names (the `with_design_keys` resolver in conf/config.yaml), `Design`'s defaults
 (lenet_ablate.analysis.schedule.sequential) and the simulation's command-line options
 (lenet_ablate.analysis.schedule.simulate). conf/config.yaml holds the values users edit; `validate` checks
 them against these declarations. A new design setting is one entry here plus its line in
@@ -41,7 +41,7 @@ class Setting:
         return "--" + self.field.replace("_", "-")
 
 
-# The outcomes seeds may be allocated for: the paired ones (analysis.outcomes.SEQUENTIAL; a test
+# The outcomes seeds may be allocated for: the paired ones (analysis.tables.outcomes.SEQUENTIAL; a test
 # keeps the two lists equal).
 SEQUENTIAL_OUTCOMES = ("test_acc", "mean_val_acc", "gap")
 

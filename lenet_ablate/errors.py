@@ -30,9 +30,6 @@ class ReportError(LenetAblateError):
     exit_code = 1
 
 
-CTRL_C = "stopped by the user (Ctrl-C)"
-
-
 class Interrupted(LenetAblateError):
     """Ctrl-C, SIGTERM or SIGHUP stopped a job; its summary says 'interrupted'. The exit status is
     128 + the signal (130 for Ctrl-C)."""

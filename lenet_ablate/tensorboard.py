@@ -103,7 +103,7 @@ def _write_run(folder: Path, bands: pd.DataFrame, member_of: list[str], hparams:
 
 
 def outcome_means(jobs: pd.DataFrame) -> dict[str, float]:
-    """HParams metrics of a configuration for every outcome (analysis.outcomes): the mean over its
+    """HParams metrics of a configuration for every outcome (analysis.tables.outcomes): the mean over its
     seeds, or for epochs to a target the Kaplan-Meier median (left out while no median is reached)."""
     out = {}
     for o in outcomes.OUTCOMES:

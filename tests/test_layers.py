@@ -75,7 +75,10 @@ BELOW = {"lenet_ablate.runs": ("lenet_ablate.training", "lenet_ablate.analysis",
                                "lenet_ablate.report", "lenet_ablate.tensorboard", "lenet_ablate.cli"),
          "lenet_ablate.analysis": ("lenet_ablate.training", "lenet_ablate.study", "lenet_ablate.report",
                                    "lenet_ablate.tensorboard", "lenet_ablate.cli"),
-         "lenet_ablate.study": ("lenet_ablate.report", "lenet_ablate.tensorboard"),
+         # Inside analysis: tables -> inference, schedule -> both; never back.
+         "lenet_ablate.analysis.inference": ("lenet_ablate.analysis.tables", "lenet_ablate.analysis.schedule"),
+         "lenet_ablate.analysis.tables": ("lenet_ablate.analysis.schedule",),
+         "lenet_ablate.study": ("lenet_ablate.report", "lenet_ablate.tensorboard", "lenet_ablate.training"),
          "lenet_ablate.tensorboard": ("lenet_ablate.report",)}
 
 

@@ -73,7 +73,7 @@ def test_report_tables_csv_and_html(sweep, tmp_path):
         "outcome", "experiment", "level", "reference", "lr_view", "n_level", "n_reference", "difference", "ci95_low",
         "ci95_high", "interval", "p_raw", "p_adjusted", "alpha", "method", "detectable_difference", "seeds_needed",
         "verdict"]
-    # Every outcome of analysis.outcomes, one row per comparison each (2 comparisons: tanh, sigmoid).
+    # Every outcome of analysis.tables.outcomes, one row per comparison each (2 comparisons: tanh, sigmoid).
     assert sorted(comparisons.outcome.unique()) == sorted(o.name for o in OUTCOMES)
     assert (comparisons.groupby("outcome").size() == 2).all()
     assert "## How each choice trains" in md and md.index("## How each choice trains") < md.index("### Experiment")
@@ -407,7 +407,7 @@ def test_make_tensorboard_serves_the_configuration_runs_of_each_sweep(tmp_path):
 
 
 def test_an_outcome_added_as_one_entry_reaches_the_report_and_the_csv(sweep, tmp_path, monkeypatch):
-    # One entry in analysis.outcomes.OUTCOMES: the final validation loss, lower is better.
+    # One entry in analysis.tables.outcomes.OUTCOMES: the final validation loss, lower is better.
     from lenet_ablate.analysis.tables import outcomes
 
     entry = outcomes.Outcome("final_val_loss", "validation loss at the checkpoint", "loss", "lower",

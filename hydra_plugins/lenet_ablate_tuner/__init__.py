@@ -1,1 +1,2 @@
-"""tune=lr: the learning-rate tuning sweeper of lenet_ablate (Hydra loads sweepers from hydra_plugins only)."""
+"""The study's sweeper (study_sweeper): Hydra's basic sweeper plus any swept key as a factor, tune=lr
+and seeds=auto (Hydra loads sweepers from hydra_plugins only)."""

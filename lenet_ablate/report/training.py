@@ -1,4 +1,4 @@
-""""How each choice trains": every outcome other than the primary one (analysis.outcomes), judged on
+""""How each choice trains": every outcome other than the primary one (analysis.tables.outcomes), judged on
 the seeds the study has, one Hommel family per outcome; its table, its rows of comparisons.csv and
 a figure per experiment of validation accuracy against epochs and seconds."""
 
@@ -100,25 +100,29 @@ def training_table(results: dict[str, list[OutcomeComparison]], target: float = 
     return table
 
 
-def open_comparisons(results: dict[str, list[OutcomeComparison]], target: float = outcomes.TARGET) -> list[str]:
-    """Each comparison that is not resolved, once: what would settle it and at what cost."""
-    lines = []
+def open_comparisons(results: dict[str, list[OutcomeComparison]], target: float = outcomes.TARGET) -> pd.DataFrame:
+    """Each comparison that is not resolved, one a row: the level, the outcome, and what would
+    settle it (and at what cost)."""
+    rows = []
     for o in outcomes.OUTCOMES:
         for c in results.get(o.name, []):
             if not c.verdict.startswith(("differs", "no difference", "not judged")):
                 view = f" ({c.view})" if c.view != "default lr" else ""
-                lines.append(f"{c.factor}={c.level}{view}, {o.column(target)}: {c.verdict.split('; secondary')[0]}")
-    return lines
+                rows.append({"comparison": f"{c.factor}={c.level}{view}", "outcome": o.column(target),
+                             "what would settle it": c.verdict.split("; secondary")[0]})
+    return pd.DataFrame(rows)
 
 
-def unjudged(results: dict[str, list[OutcomeComparison]]) -> list[str]:
-    """Why each experiment's timings were not judged, once per experiment (the first reason)."""
-    reasons: dict[str, str] = {}
+def unjudged(results: dict[str, list[OutcomeComparison]]) -> pd.DataFrame:
+    """Why timings were not judged, each reason once with the experiments it holds for."""
+    reasons: dict[str, dict[str, None]] = {}
     for o in outcomes.OUTCOMES:
         for c in results.get(o.name, []):
             if c.verdict.startswith("not judged"):
-                reasons.setdefault(c.factor, c.verdict.split("; secondary")[0].removeprefix("not judged: "))
-    return [f"{factor}: {why}" for factor, why in reasons.items()]
+                why = c.verdict.split("; secondary")[0].removeprefix("not judged: ")
+                reasons.setdefault(why, {})[c.factor] = None
+    return pd.DataFrame([{"timings not judged because": why, "experiments": ", ".join(factors)}
+                         for why, factors in reasons.items()])
 
 
 def csv_rows(results: dict[str, list[OutcomeComparison]]) -> list[ComparisonRecord]:
@@ -160,11 +164,12 @@ def training_section(rep: Report, blocks: list[Block], primary: str, allocated: 
     rep.table(training_table(results, target))
     rep.text(LEGEND)
     still_open = open_comparisons(results, target)
-    if still_open:
-        rep.text("Not resolved, and what would settle each: " + "; ".join(still_open) + ".")
+    if not still_open.empty:
+        rep.text("Not resolved, and what would settle each:")
+        rep.table(still_open)
     timings = unjudged(results)
-    if timings:
-        rep.text("Timings not judged: " + "; ".join(timings) + ".")
+    if not timings.empty:
+        rep.table(timings)
     for view, exp, runs in blocks:
         if view == "default lr" and exp.reference.configuration == "baseline":
             factor = exp.factor

@@ -7,6 +7,7 @@ import signal
 from lenet_ablate.errors import ConfigError, Interrupted, ResultExists
 
 import ctypes
+import inspect
 import os
 import socket
 from dataclasses import asdict
@@ -186,10 +187,11 @@ def _trainer(cfg: DictConfig, job_dir: Path, quiet: bool, devices: Any,
              callbacks: list[Any]) -> tuple[L.Trainer, TensorBoardLogger]:
     """Lightning's Trainer for one job, logging to <job_dir>/tb, checkpoints written atomically."""
     logger = TensorBoardLogger(save_dir=str(job_dir), name="tb", version="", default_hp_metric=False)
+    # Every key of the trainer group that Lightning's Trainer takes goes to it as it is: a new
+    # Lightning setting is a line in conf/trainer/cpu.yaml (and the schema), not an edit here.
+    own = {k: v for k, v in plain(cfg.trainer).items() if k in inspect.signature(L.Trainer).parameters}
     trainer = L.Trainer(
-        accelerator=cfg.trainer.accelerator, devices=devices or cfg.trainer.devices,
-        precision=cfg.trainer.precision,
-        max_epochs=cfg.trainer.max_epochs, deterministic=cfg.trainer.deterministic, logger=logger,
+        **{**own, "devices": devices or own["devices"]}, logger=logger,
         callbacks=callbacks, plugins=[AtomicCheckpointIO()],
         enable_progress_bar=not quiet, enable_model_summary=False, num_sanity_val_steps=0,
         log_every_n_steps=1, default_root_dir=str(job_dir),

@@ -108,8 +108,11 @@ def verdict(d: Difference, p_adjusted: float, min_effect: float, needed: float, 
         tell = f"more than {CAP} would be needed"
     elif seeds_max is not None and needed > seeds_max:
         tell = f"cannot settle within seeds_max={seeds_max}: about {int(needed)} needed"
-    else:
+    elif needed > d.n:
         tell = f"about {int(needed)} would settle it"
+    else:  # the spread alone says n is enough: it is the difference that sits between the verdicts
+        tell = (f"its spread needs no more than {d.n}, but the difference {d.diff:+.4f} lies too close to "
+                f"±{min_effect:g} to tell: more seeds narrow its interval")
     return f"inconclusive at n={d.n} seeds ({tell})"
 
 

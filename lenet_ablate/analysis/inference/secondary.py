@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -15,10 +16,24 @@ from scipy import stats as sps
 
 from lenet_ablate.analysis.inference import decide
 from lenet_ablate.analysis.inference import stats
-from lenet_ablate.analysis.tables.experiments import Experiment
-from lenet_ablate.analysis.tables.outcomes import Outcome
 
 ALPHA = stats.ALPHA
+
+
+class Outcome(Protocol):
+    """What this module reads of an outcome (analysis.tables.outcomes.Outcome): inference imports
+    no table module, so the dependency runs tables -> inference only."""
+
+    name: str
+    method: str
+    min_effect: float
+
+
+class Experiment(Protocol):
+    """What this module reads of a one-factor experiment (analysis.tables.experiments.Experiment)."""
+
+    factor: str
+    reference: pd.Series
 
 
 @dataclass

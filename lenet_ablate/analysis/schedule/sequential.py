@@ -32,7 +32,7 @@ from lenet_ablate.analysis.inference import stats
 from lenet_ablate import design as declared
 from lenet_ablate.design import Setting, default
 
-if TYPE_CHECKING:  # the records only: levels.py needs pandas, the simulation does not
+if TYPE_CHECKING:  # the records only: level_rows.py needs pandas, the simulation does not
     from lenet_ablate.analysis.tables.level_rows import LevelRow
 
 OPEN, DIFFERS, EQUAL, FUTILE, EXHAUSTED = range(5)

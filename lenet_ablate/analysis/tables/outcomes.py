@@ -168,7 +168,6 @@ OUTCOMES: tuple[Outcome, ...] = (
     Outcome("gap", "generalisation gap (training minus validation accuracy at the checkpoint)", "accuracy",
             "lower", _gap, 0.01, "paired t", header="train − val gap (diff.)"),
 )
-PRIMARY = "test_acc"
 # Outcomes that a paired t can drive seeds=auto on (seeds_outcome): no censoring, a difference scale.
 SEQUENTIAL = tuple(o.name for o in OUTCOMES if o.method == "paired t")
 
