@@ -52,9 +52,11 @@ def exit_with(error: LenetAblateError) -> NoReturn:
 
 
 def leave() -> NoReturn:
-    """End a joblib worker whose job was stopped, so that it takes no other job: flush, then exit at
-    once with the stop's status (a normal exit would hand the worker back to joblib's queue; the
+    """End a joblib worker whose job was stopped, so that it takes no other job: once the sweep's
+    other jobs in flight are recorded (joblib kills every worker when one ends), flush, then exit
+    with the stop's status (a normal exit would hand the worker back to joblib's queue; the
     launching process says why, once)."""
+    stopping.wait_until_recorded([Path(HydraConfig.get().sweep.dir)])
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(stopping.exit_code())

@@ -9,7 +9,10 @@ signalled after its launcher forwarded the first) must not cut the recording of 
 Under the joblib launcher the launching process, before it lets joblib tear its workers down,
 passes the signal on to them (they may not have had it: `kill PID` reaches one process) and waits
 until every job of the sweep has released its lock, that is recorded how it ended. A worker whose
-job was stopped then leaves at once (cli.leave), so it never starts another queued job.
+job was stopped then leaves (cli.leave), so it never starts another queued job, but only once no
+other job of the sweep is in flight: when one worker process ends, joblib's executor counts itself
+broken and SIGKILLs the others, which under load were still recording their own interruption (and
+left their jobs 'running').
 """
 
 from __future__ import annotations
@@ -82,10 +85,18 @@ def _children() -> list[int]:
     return out
 
 
-def _jobs_in_flight() -> list[Path]:
-    """Job folders of the watched sweeps that another live process holds."""
-    return [lock.parent for sweep in STOP.sweeps for lock in Path(sweep).glob(f"**/{LOCK}")
+def _jobs_in_flight(sweeps: list[Path]) -> list[Path]:
+    """Job folders of `sweeps` that another live process holds."""
+    return [lock.parent for sweep in sweeps for lock in Path(sweep).glob(f"**/{LOCK}")
             if locked_elsewhere(lock.parent)]
+
+
+def wait_until_recorded(sweeps: list[Path], seconds: float = WORKER_GRACE_S) -> None:
+    """Wait (at most `seconds`) until no other process holds a job of `sweeps`: every job in
+    flight has recorded how it ended. Polls the job locks; there is no event to wait on."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and _jobs_in_flight(sweeps):
+        time.sleep(0.05)
 
 
 def _stop_workers(signum: int) -> None:
@@ -96,9 +107,8 @@ def _stop_workers(signum: int) -> None:
             os.kill(pid, signum)
         except ProcessLookupError:
             pass
-    deadline = time.monotonic() + WORKER_GRACE_S
-    while workers and time.monotonic() < deadline and _jobs_in_flight():
-        time.sleep(0.05)
+    if workers:
+        wait_until_recorded(STOP.sweeps)
 
 
 def _handler(signum: int, frame: object) -> None:
