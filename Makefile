@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install train ablate ablate-fair report tensorboard tensorboard-jobs test test-slow test-slurm stress bench speed data folder-data example-own demo clean
+.PHONY: install train ablate ablate-fair report tensorboard tensorboard-jobs test test-processes test-slow test-slurm stress bench speed data folder-data example-own demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,9 @@ tensorboard-jobs: $(STAMP)  ## every job's TensorBoard run
 
 test: $(STAMP)           ## fast tests (no full data set needed)
 	$(PY) -m pytest -q
+
+test-processes: $(STAMP) ## tests whose point is separate processes: signals, joblib workers, the wheel, the bench
+	$(PY) -m pytest -q -m processes
 
 test-slow: $(STAMP)      ## tests on the full Fashion-MNIST (skipped where absent)
 	$(PY) -m pytest -q -m slow

@@ -5,9 +5,12 @@ from __future__ import annotations
 import importlib.util
 import json
 
+import pytest
+
 from conftest import ROOT
 
 
+@pytest.mark.processes
 def test_bench_runs_on_tiny_data(tiny_data, tmp_path, monkeypatch):
     folder, md5 = tiny_data
     spec = importlib.util.spec_from_file_location("bench", ROOT / "bench" / "bench.py")

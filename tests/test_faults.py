@@ -31,6 +31,7 @@ def test_a_config_file_that_does_not_parse_is_one_line(tmp_path):
         check_yaml_files([ROOT / "conf", tmp_path / "pkgconf"])
 
 
+@pytest.mark.processes
 def test_a_worker_killed_from_outside_ends_the_sweep_in_a_few_lines(tmp_path, tiny_data):
     sweep = tmp_path / "sweep"
     args = [sys.executable, "-m", "lenet_ablate", "-m", "seed=0,1,2", *data_overrides(*tiny_data),

@@ -115,6 +115,7 @@ def test_report_on_a_full_disk_presents_no_partial_report(tmp_path, monkeypatch,
     assert not list(out.rglob("report.md")) and not list(out.rglob("*.png"))
 
 
+@pytest.mark.processes
 def test_ctrl_c_stops_records_interrupted_and_flushes(tmp_path, tiny_data):
     ctrl_c_single_run(tmp_path, tiny_data)
 
@@ -133,6 +134,7 @@ def test_same_seed_gives_bit_identical_metrics(tmp_path, tiny_data):
     assert a["git"] == b["git"] and a["version"] == b["version"]
 
 
+@pytest.mark.processes
 def test_a_job_gives_the_same_metrics_in_process_and_under_joblib(tmp_path, tiny_data):
     """trainer.threads=1 fixes the thread count, so a job's numbers do not depend on how it is
     launched (or on the machine's cores): one run in this process, the same job as one of two
@@ -151,6 +153,7 @@ def test_a_job_gives_the_same_metrics_in_process_and_under_joblib(tmp_path, tiny
     assert a["job_id"] == b["job_id"]
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("signum, code, words, group", JOBLIB_CASES, ids=JOBLIB_IDS)
 def test_a_signal_to_a_joblib_sweeps_process_group_ends_it_cleanly(tmp_path, tiny_data, signum, code, words, group):
     # Before: SIGTERM and SIGHUP killed the launcher (143 or 129, no message) and left the jobs

@@ -54,6 +54,7 @@ def test_a_sweep_may_not_mix_portable_and_native_jobs(tmp_path, tiny_data):
     assert not (tmp_path / "sweep").exists() or not list((tmp_path / "sweep").glob("*/summary.json"))
 
 
+@pytest.mark.processes
 @needs_avx2
 def test_every_job_process_records_its_kernels(tmp_path, tiny_data):
     """Fresh processes from a shell without pins: a joblib sweep in portable mode, a native run."""

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import ROOT, data_overrides, default_sigint, run_cli, write_dataset
 
 
@@ -46,6 +48,7 @@ def test_equal_trainings_have_one_identity(tmp_path, tiny_data):
     assert proc.returncode == 0 and "[completed, skipped]" in proc.stdout, proc.stdout + proc.stderr[-2000:]
 
 
+@pytest.mark.processes
 def test_two_copies_of_a_sweep_share_its_jobs(tmp_path, tiny_data):
     args = [sys.executable, "-m", "lenet_ablate", "experiment=activation", "seeds=2", "trainer.max_epochs=3",
             f"study_dir={tmp_path}", *data_overrides(*tiny_data)]
@@ -65,6 +68,7 @@ def test_two_copies_of_a_sweep_share_its_jobs(tmp_path, tiny_data):
     assert all("sweep: " in out for out in outs)
 
 
+@pytest.mark.processes
 def test_ctrl_c_in_the_test_phase_records_interrupted(tmp_path):
     folder = tmp_path / "data"
     md5 = write_dataset(folder, n_train=600, n_test=6000)  # a test phase of seconds at batch 1

@@ -93,6 +93,7 @@ def wheel_dir(tmp_path_factory) -> Path:
     return out / "site"
 
 
+@pytest.mark.processes
 def test_the_wheel_ships_every_config_group_and_trains_lenet5_and_a_users_network(wheel_dir, tmp_path, tiny_data):
     groups = _groups()
     shipped = {str(p.relative_to(wheel_dir / "lenet_ablate" / "conf")) for p in (wheel_dir / "lenet_ablate" / "conf").rglob("*.yaml")}
@@ -119,6 +120,7 @@ def test_the_wheel_ships_every_config_group_and_trains_lenet5_and_a_users_networ
     assert summary["status"] == "completed" and summary["network"]["model"] == "pooled"
 
 
+@pytest.mark.processes
 def test_the_installed_package_lets_hydra_find_the_sweeper_from_any_folder(tmp_path):
     # The editable install (make install: setuptools' default mode) from a folder outside the
     # checkout, with no PYTHONPATH: Hydra's plugin discovery must see hydra_plugins/lenet_ablate_tuner.

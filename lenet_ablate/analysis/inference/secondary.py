@@ -88,7 +88,9 @@ def shared_machine(level: pd.DataFrame, ref: pd.DataFrame, factor: str) -> str:
     """Why two sides' timings are not judged ('' if they are): the machine's load was not recorded
     (jobs before 0.8), or it exceeded the CPUs a job could use, so some task waited for a core."""
     both = pd.concat([level, ref])
-    clean = f"measure speed cleanly: python -m lenet_ablate.speed experiment={factor}"
+    # The speed command runs a named experiment: there is one per built-in group, none for a swept key.
+    clean = (f"measure speed cleanly: python -m lenet_ablate.speed experiment={factor}" if "." not in factor
+             else "measure speed on an idle machine (the speed command takes named experiments only)")
     if both.empty:
         return f"not judged: no job recorded its CPU seconds and load (jobs before 0.8); {clean}"
     if not {"load", "cpus"} <= set(both):
