@@ -85,3 +85,9 @@ def test_reduced_factorial_shows_the_anova(tmp_path, tiny_data):
     learned = int((runs.val_acc >= 0.15).sum())  # seeds that never learned (1.5x chance) are left out
     # learned jobs - 1 - 3 main effects - 3 interactions (16 - 7 = 9 when every seed learned)
     assert residual.split("|")[3].strip() == f"{learned - 7:.4f}"
+    # Verdicts on the grid: 3 main effects and 3 two-factor interactions of two-level factors.
+    assert "## Factorial verdicts: main effects and two-factor interactions (test accuracy)" in md
+    contrasts = pd.read_csv(out / "factorial" / "interactions.csv")
+    assert sorted(contrasts.contrast) == sorted(["activation=tanh", "pooling=avg", "augmentation=none",
+                                                 "activation=tanh x pooling=avg", "activation=tanh x augmentation=none",
+                                                 "pooling=avg x augmentation=none"])

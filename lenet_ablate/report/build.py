@@ -9,19 +9,20 @@ from typing import Any
 import pandas as pd
 
 from lenet_ablate.analysis.schedule import sequential
-from lenet_ablate.analysis.inference import stats
 from lenet_ablate.analysis.tables import tuned
 from lenet_ablate.report import figures
 from lenet_ablate.report.claims import claims_table
 from lenet_ablate.report.effects import effects_figure, secondary_effects_figure
 from lenet_ablate.report.published import Evidence
 from lenet_ablate.report.comparisons import Analysis, ComparisonRecord, answer_table, csv_table, one_factor_section
-from lenet_ablate.analysis.tables.experiments import FAILED, completed, configurations, factor_names, learned_seeds, rank
+from lenet_ablate.analysis.tables.experiments import (FAILED, completed, configurations, factor_names, learned_seeds, rank,
+                                                      swept_references)
 from lenet_ablate.analysis.tables.collect import RUNNING_NOW
 from lenet_ablate.analysis.tables.level_rows import View
 from lenet_ablate.analysis.tables.outcomes import outcome
 from lenet_ablate.analysis.schedule.seed_noise import MIN_POOLED, MIN_SEEDS, Shape, seed_shape
 from lenet_ablate.report.clean_speed import speed_section
+from lenet_ablate.report.factorial import factorial_section
 from lenet_ablate.report.render import Report
 from lenet_ablate.analysis.tables.classes import class_names
 from lenet_ablate.report.classes import class_section
@@ -216,11 +217,8 @@ def build_report(runs: pd.DataFrame, title: str, baseline: dict[str, str], defau
         if views and any(c == "fashion_mnist" for c in configs._config.map(lambda c: c.get("data", {}).get("name"))):
             _claims(rep, views, {"default lr": configs, "tuned lr": tuned_configs}, analysis.alpha,
                     _evidence(views, learned, results, class_names(configs, runs)))
-        anova = stats.anova_table(learned, factor_names(view), analysis.outcome)
-        if anova is not None:
-            rep.heading(f"Factorial: main effects and two-factor interactions (type-II ANOVA on "
-                        f"{outcome(analysis.outcome).label}, seeds that learned)")
-            rep.table(anova)
+        factorial_section(rep, learned, factor_names(view), {**baseline, **swept_references(configs._config)},
+                          analysis.outcome, analysis.min_effect, analysis.alpha)
     _problems(rep, runs)
     rep.blocks[0:0] = [("p", f"**{note}**") for note in _notes(runs)]  # above everything, the answer too
     return rep

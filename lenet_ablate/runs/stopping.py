@@ -44,6 +44,7 @@ class _Stop:
     signum: int | None = None
     launcher_pid: int | None = None
     sweeps: list[Path] = field(default_factory=list)
+    deferred: bool = False  # inside training: the stop is raised at the next batch end, not by the handler
 
 
 STOP = _Stop()
@@ -60,11 +61,11 @@ def requested() -> bool:
 
 
 def check() -> None:
-    """Raise KeyboardInterrupt if a stop was requested. The handler's own KeyboardInterrupt can be
-    lost: one that lands while Python runs a finalizer (`__del__`, a weakref or gc callback) is
-    printed as "Exception ignored" and dropped, and only the first signal raises. Checking at every
-    batch and between a job's phases makes the stop certain (a run outlived Ctrl-C by minutes, and a
-    joblib worker went on to start a queued job, which the sweep's teardown then killed 'running')."""
+    """Raise KeyboardInterrupt if a stop was requested: at every batch end and epoch start while
+    Lightning trains or tests (where the handler defers to it), and between a job's phases and
+    before a job or a batch of jobs starts, so a stopped process never starts new work. It also
+    catches a handler's KeyboardInterrupt that was lost (one raised in a finalizer is printed as
+    "Exception ignored" and dropped, and only the first signal raises)."""
     if STOP.signum is not None:
         raise KeyboardInterrupt
 
@@ -117,7 +118,23 @@ def _handler(signum: int, frame: object) -> None:
     STOP.signum = signum
     if os.getpid() == STOP.launcher_pid:
         _stop_workers(signum)
-    raise KeyboardInterrupt
+    if not STOP.deferred:
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Within (Lightning's fit and test): a stopping signal only records the stop, and
+    training.stop_check raises it at the next batch end. An exception raised by the handler lands
+    between any two bytecodes, inside library code too: one that landed in queue.Queue.put, between
+    adding TensorBoard's event and waking its writer thread, left the writer asleep until its
+    120-second flush, and the interrupted run's final flush waited for it (a Ctrl-C that took two
+    minutes under load)."""
+    STOP.deferred = True
+    try:
+        yield
+    finally:
+        STOP.deferred = False
 
 
 @contextmanager

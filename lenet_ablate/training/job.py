@@ -112,6 +112,9 @@ def _run_locked(cfg: DictConfig, job_dir: Path, quiet: bool, threads: int | None
         raise ResultExists(refuse_message([blocked]))
     if old and old.get("status") == "completed" and stored_job_id(old) == key and not cfg.force:
         return {**old, "action": "skipped"}  # the result stays untouched on disk
+    if old and old.get("status") == "running":  # we hold its lock, so no process runs it: it was killed
+        log.warning("%s: its last attempt was interrupted (killed while running: its summary said 'running' "
+                    "and no process held its lock); training it again", job_dir)
     stopping.check()  # a stopped process starts no job
     for stale in ("tb", "checkpoints"):
         shutil.rmtree(job_dir / stale, ignore_errors=True)
@@ -162,7 +165,8 @@ def _stage(trainer: L.Trainer, stage: Any, *args: Any, **kwargs: Any) -> Any:
     flushed) followed by sys.exit(1), and SIGTERM into a SIGTERMException at the next batch; both
     become Interrupted, in any stage."""
     try:
-        return stage(*args, **kwargs)
+        with stopping.deferred():
+            return stage(*args, **kwargs)
     except SIGTERMException:
         raise Interrupted(stopping.REASONS[signal.SIGTERM], 128 + signal.SIGTERM) from None
     except SystemExit:

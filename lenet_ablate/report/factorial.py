@@ -1,0 +1,48 @@
+"""The report's section on a grid: every main effect and two-factor interaction with its n,
+interval, method, family-wise correction and verdict (analysis.tables.interactions), then the
+type-II ANOVA table it complements."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from lenet_ablate.analysis.inference import stats
+from lenet_ablate.analysis.tables.interactions import METHOD, contrasts, grid_factors, judged
+from lenet_ablate.analysis.tables.outcomes import outcome
+from lenet_ablate.report.render import Report
+
+
+def factorial_section(rep: Report, learned: pd.DataFrame, factors: list[str], reference: dict[str, str],
+                      metric: str, min_effect: float, alpha: float) -> None:
+    """Verdicts on the grid that `learned` (completed jobs whose seed learned) forms, if any, and the
+    ANOVA table; interactions.csv holds every row in full."""
+    label = outcome(metric).label
+    varied = grid_factors(learned, factors)
+    if varied:
+        table = judged(contrasts(learned, varied, reference, metric), min_effect, alpha)
+        rep.heading(f"Factorial verdicts: main effects and two-factor interactions ({label})")
+        refs = ", ".join(f"{f}={reference[f]}" for f in varied if f in reference) or "the first level of each"
+        n = int(table.p_raw.notna().sum())
+        rep.text(f"The grid of {' x '.join(varied)}; references: {refs}. A main effect is a level against its "
+                 f"factor's reference, averaged over the other factors' levels; an interaction is the "
+                 f"difference of differences of a level pair of one factor by a level pair of another, "
+                 f"averaged over the rest. Method: {METHOD} (the family: these {n} testable contrasts, "
+                 f"α={alpha:g}); n: the seeds that completed and learned in every cell. 'no interaction larger "
+                 f"than' needs the interval within ±{min_effect:g} (min_effect); an interaction has about twice "
+                 f"a simple difference's standard error, so it needs more seeds.")
+        rep.table(_shown(table))
+        rep.csv["interactions.csv"] = table
+    anova = stats.anova_table(learned, factors, metric)
+    if anova is not None:
+        rep.heading(f"Factorial: main effects and two-factor interactions (type-II ANOVA on {label}, "
+                    f"seeds that learned)")
+        rep.table(anova)
+
+
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The contrasts as the report prints them."""
+    interval = [f"[{lo:+.4f}, {hi:+.4f}]" if lo == lo else "" for lo, hi in zip(table.ci95_low, table.ci95_high)]
+    return pd.DataFrame({"kind": table.kind, "contrast": table.contrast, "n": table.n,
+                         "estimate": table.estimate.map(lambda x: f"{x:+.4f}"), "interval": interval,
+                         "p (Hommel)": table.p_adjusted.map(lambda p: f"{p:.3g}" if p == p else ""),
+                         "verdict": table.verdict})

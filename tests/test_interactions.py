@@ -1,0 +1,58 @@
+"""Verdicts on a grid, by hand: main effects averaged over the other factor, the interaction as a
+difference of differences per seed, a paired t over seeds and one Hommel family."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from lenet_ablate.analysis.tables.interactions import contrasts, grid_factors, judged
+
+# Four seeds of a 2 x 2 grid. tanh - relu under sgd: -0.02 -0.01 -0.02 -0.02; under adam: 0 +0.02
+# -0.01 0; so the interaction per seed is +0.02 +0.03 +0.01 +0.02.
+CELLS = {("relu", "sgd"): [0.80, 0.81, 0.79, 0.80], ("tanh", "sgd"): [0.78, 0.80, 0.77, 0.78],
+         ("relu", "adam"): [0.85, 0.86, 0.84, 0.85], ("tanh", "adam"): [0.85, 0.88, 0.83, 0.85]}
+T_975_3 = 3.182446  # t quantile, 3 degrees of freedom
+
+
+def _grid() -> pd.DataFrame:
+    return pd.DataFrame([{"activation": a, "optimizer": o, "seed": s, "test_acc": x}
+                         for (a, o), values in CELLS.items() for s, x in enumerate(values)])
+
+
+def test_main_effects_and_the_interaction_by_hand():
+    done = _grid()
+    assert grid_factors(done, ["activation", "optimizer", "pooling"]) == ["activation", "optimizer"]
+    assert grid_factors(done[done.activation == "relu"], ["activation", "optimizer"]) == []
+    table = judged(contrasts(done, ["activation", "optimizer"], {"activation": "relu", "optimizer": "sgd"}),
+                   min_effect=0.01).set_index("contrast")
+    inter = table.loc["activation=tanh x optimizer=adam"]
+    # mean 0.02; sd sqrt((0 + 0.01^2 + 0.01^2 + 0) / 3) = 0.0081650; half-width t * sd / 2
+    assert inter.kind == "interaction" and inter.n == 4
+    assert inter.estimate == pytest.approx(0.02)
+    assert inter.ci95_low == pytest.approx(0.02 - T_975_3 * 0.0081650 / 2, abs=1e-6)
+    # raw p 0.0163 (t = 4.899, 3 df); Hommel over 3 is at most Holm's 2 x 0.0163 < 0.05
+    assert inter.p_raw == pytest.approx(0.01628, abs=2e-4) and inter.verdict == "interacts (+0.0200)"
+    adam = table.loc["optimizer=adam"]  # (0.05 + 0.07) / 2 ... per seed: 0.06 0.065 0.055 0.06
+    assert adam.estimate == pytest.approx(0.06) and adam.verdict == "differs (+0.0600)"
+    tanh = table.loc["activation=tanh"]  # per seed: -0.01 +0.005 -0.015 -0.01, sd 0.0086603
+    assert tanh.estimate == pytest.approx(-0.0075)
+    assert tanh.ci95_high == pytest.approx(-0.0075 + T_975_3 * 0.0086603 / 2, abs=1e-6)
+    assert tanh.verdict.startswith("inconclusive at n=4 seeds")
+
+
+def test_an_interaction_within_the_bound_is_no_interaction_larger_than_it():
+    done = _grid()
+    flat = done.copy()  # tanh - relu equal under both optimizers, up to a small wobble
+    wobble = [0.001, -0.001, 0.0005, -0.0005]
+    for s, w in enumerate(wobble):
+        under_adam = (flat.activation == "tanh") & (flat.optimizer == "adam") & (flat.seed == s)
+        relu_adam = float(flat[(flat.activation == "relu") & (flat.optimizer == "adam") & (flat.seed == s)].test_acc.iloc[0])
+        tanh_sgd = float(flat[(flat.activation == "tanh") & (flat.optimizer == "sgd") & (flat.seed == s)].test_acc.iloc[0])
+        relu_sgd = float(flat[(flat.activation == "relu") & (flat.optimizer == "sgd") & (flat.seed == s)].test_acc.iloc[0])
+        flat.loc[under_adam, "test_acc"] = relu_adam + (tanh_sgd - relu_sgd) + w
+    table = judged(contrasts(flat, ["activation", "optimizer"], {"activation": "relu", "optimizer": "sgd"}),
+                   min_effect=0.01).set_index("contrast")
+    inter = table.loc["activation=tanh x optimizer=adam"]
+    assert inter.estimate == pytest.approx(0.0, abs=1e-12)
+    assert inter.verdict.startswith("no interaction larger than 0.00")
