@@ -71,6 +71,10 @@ def test_detectable_difference_has_80_percent_power():
     assert decide.verdict(d, 0.01, 0.01, 6) == "differs (+0.0100)"
     assert decide.verdict(d, 0.4, 0.01, 40, seeds_max=30) == ("inconclusive at n=3 seeds (cannot settle within "
                                                              "seeds_max=30: about 40 needed)")
+    # Where the spread says the seeds it has would do, it never asks for those seeds again.
+    assert decide.verdict(d, 0.4, 0.01, 3) == ("inconclusive at n=3 seeds (its spread needs no more than 3, but the "
+                                               "difference +0.0100 lies too close to ±0.01 to tell: more seeds "
+                                               "narrow its interval)")
 
 
 def test_projected_seeds_by_hand():
