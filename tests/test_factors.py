@@ -91,3 +91,4 @@ def test_reduced_factorial_shows_the_anova(tmp_path, tiny_data):
     assert sorted(contrasts.contrast) == sorted(["activation=tanh", "pooling=avg", "augmentation=none",
                                                  "activation=tanh x pooling=avg", "activation=tanh x augmentation=none",
                                                  "pooling=avg x augmentation=none"])
+    assert len(list((out / "factorial").glob("interaction_*.png"))) == 3  # one plot per factor pair

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lenet_ablate.analysis.tables.interactions import contrasts, grid_factors, judged
+from lenet_ablate.analysis.tables.interactions import contrasts, grid_factors, judged, pair_means
 
 # Four seeds of a 2 x 2 grid. tanh - relu under sgd: -0.02 -0.01 -0.02 -0.02; under adam: 0 +0.02
 # -0.01 0; so the interaction per seed is +0.02 +0.03 +0.01 +0.02.
@@ -56,3 +56,12 @@ def test_an_interaction_within_the_bound_is_no_interaction_larger_than_it():
     inter = table.loc["activation=tanh x optimizer=adam"]
     assert inter.estimate == pytest.approx(0.0, abs=1e-12)
     assert inter.verdict.startswith("no interaction larger than 0.00")
+
+
+def test_the_interaction_plots_means_by_hand():
+    table = pair_means(_grid(), ["activation", "optimizer"], {"activation": "relu", "optimizer": "sgd"},
+                       "activation", "optimizer").set_index(["activation", "optimizer"])
+    assert list(table.index) == [("relu", "sgd"), ("relu", "adam"), ("tanh", "sgd"), ("tanh", "adam")]
+    assert table.loc[("tanh", "sgd"), "mean"] == pytest.approx(0.7825)  # (0.78 + 0.80 + 0.77 + 0.78) / 4
+    relu_sgd = table.loc[("relu", "sgd")]  # sd 0.0081650 over 4 seeds
+    assert relu_sgd["low"] == pytest.approx(0.80 - T_975_3 * 0.0081650 / 2, abs=1e-6) and relu_sgd["n"] == 4

@@ -1,14 +1,17 @@
 """The report's section on a grid: every main effect and two-factor interaction with its n,
-interval, method, family-wise correction and verdict (analysis.tables.interactions), then the
-type-II ANOVA table it complements."""
+interval, method, family-wise correction and verdict (analysis.tables.interactions), an
+interaction plot per factor pair, then the type-II ANOVA table it complements."""
 
 from __future__ import annotations
+
+import itertools
 
 import pandas as pd
 
 from lenet_ablate.analysis.inference import stats
-from lenet_ablate.analysis.tables.interactions import METHOD, contrasts, grid_factors, judged
+from lenet_ablate.analysis.tables.interactions import METHOD, contrasts, grid_factors, judged, pair_means
 from lenet_ablate.analysis.tables.outcomes import outcome
+from lenet_ablate.report.figures import interaction_figure
 from lenet_ablate.report.render import Report
 
 
@@ -32,6 +35,11 @@ def factorial_section(rep: Report, learned: pd.DataFrame, factors: list[str], re
                  f"a simple difference's standard error, so it needs more seeds.")
         rep.table(_shown(table))
         rep.csv["interactions.csv"] = table
+        for a, b in itertools.combinations(varied, 2):
+            means = pair_means(learned, varied, reference, a, b, metric)
+            rep.figure(f"interaction_{a}_{b}.png", interaction_figure(means, a, b, label),
+                       f"{a} x {b}: the mean {label} of each {b} level across the {a} levels (averaged over the "
+                       f"other factors), with 95% intervals; lines that are not parallel show an interaction")
     anova = stats.anova_table(learned, factors, metric)
     if anova is not None:
         rep.heading(f"Factorial: main effects and two-factor interactions (type-II ANOVA on {label}, "

@@ -179,3 +179,20 @@ def training_figure(exp: Experiment, runs: pd.DataFrame) -> bytes | None:
         ax.legend(fontsize=7)
     return _png(fig)
 
+
+def interaction_figure(table: pd.DataFrame, a: str, b: str, label: str) -> bytes:
+    """One line per level of `b` across the levels of `a`: the mean with its 95% interval. Parallel
+    lines: no interaction; lines that converge, diverge or cross: the effect of one depends on the other."""
+    fig, ax = _figure(figsize=(5.2, 3.4))
+    levels_a = list(dict.fromkeys(table[a]))
+    for k, (lb, rows) in enumerate(table.groupby(b, sort=False)):
+        x = np.array([levels_a.index(v) for v in rows[a]]) + (k - 0.5) * 0.06
+        err = [rows["mean"] - rows["low"], rows["high"] - rows["mean"]]
+        ax.errorbar(x, rows["mean"], yerr=err, fmt="o-", capsize=4, markersize=4, label=f"{b}={lb}")
+    ax.set_xticks(range(len(levels_a)), [f"{a}={v}" for v in levels_a])
+    ax.set_ylabel(label)
+    ax.set_title(f"{b} across {a}: mean and 95% interval over seeds (n={int(table.n.max())})", fontsize=8)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+

@@ -67,6 +67,19 @@ def contrasts(done: pd.DataFrame, varied: list[str], reference: dict[str, str], 
     return out
 
 
+def pair_means(done: pd.DataFrame, varied: list[str], reference: dict[str, str], a: str, b: str,
+               metric: str = "test_acc") -> pd.DataFrame:
+    """For the interaction plot of `a` by `b`: per level pair, the mean over seeds of the cell means
+    (averaged over the other factors), its 95% t-interval and n, on the seeds that have every cell."""
+    cells = _cells(done, varied, metric)
+    rows = []
+    for la in _ordered(done[a].unique(), reference.get(a)):
+        for lb in _ordered(done[b].unique(), reference.get(b)):
+            mean, _, low, high = stats.mean_ci(_mean_over(cells, varied, {a: la, b: lb}).to_numpy())
+            rows.append({a: la, b: lb, "mean": mean, "low": low, "high": high, "n": len(cells)})
+    return pd.DataFrame(rows)
+
+
 def _ordered(values: np.ndarray, reference: str | None) -> list[str]:
     """A factor's levels, its reference first (the first level where no reference is known)."""
     levels = sorted(map(str, values))
