@@ -16,7 +16,6 @@ import pandas as pd
 
 from lenet_ablate import compose
 from lenet_ablate.runs.identity import comparable, config_hash, factors, flatten, plain, references, same_level
-from lenet_ablate.analysis.inference import stats
 
 FAILED = ("diverged", "failed", "interrupted")
 # A completed seed whose validation accuracy is below 1.5x chance (0.15 for 10 classes) never learned:
