@@ -168,3 +168,15 @@ def test_a_folder_of_900_images_trains_with_the_default_split(tmp_path):
     assert s["history"]["epoch"] == [1]
     # 10% of the training images for validation, at most 5000; an explicit size wins.
     assert (val_count(None, 900), val_count(None, 60000), val_count(30, 900)) == (90, 5000, 30)
+
+
+def test_tune_lr_judges_a_swept_key_at_default_and_tuned_lr(tmp_path, tiny_nets, tiny_data):
+    proc = _sweep(tmp_path, tiny_nets, tiny_data, "optimizer.weight_decay=choice(0.001)", "seeds=2", "tune=lr",
+                  "tune.epochs=1", "tune.lr_scales=[0.5,1]")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "reports"
+    assert report_main([str(tmp_path / "sweep"), "--out", str(out)]) == 0
+    table = pd.read_csv(out / "sweep" / "comparisons.csv", dtype=str)
+    rows = table[table.outcome == "test_acc"]
+    assert set(zip(rows.experiment, rows.level, rows.lr_view)) == {("optimizer.weight_decay", "0.001", "default"),
+                                                                   ("optimizer.weight_decay", "0.001", "tuned")}
