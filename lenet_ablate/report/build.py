@@ -90,7 +90,8 @@ def _environments(runs: pd.DataFrame) -> str:
 def _header(rep: Report, runs: pd.DataFrame, baseline: dict[str, str], tuned_sweep: bool) -> None:
     counts = runs.status.value_counts().to_dict()
     running = int((runs.error == RUNNING_NOW).sum()) if "error" in runs else 0
-    levels = ", ".join(f"{k}={v}" for k, v in baseline.items())
+    swept = swept_references(runs["_config"].dropna()) if "_config" in runs else {}
+    levels = ", ".join(f"{k}={v}" for k, v in {**baseline, **swept}.items())  # a swept key's reference too
     rep.text(f"{len(runs)} jobs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES) +
              (f" ({running} of them running now)" if running else "") +
              f". Baseline levels: {levels}. ± is the standard deviation over seeds.")
