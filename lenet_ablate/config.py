@@ -107,7 +107,7 @@ class StudyConfig:
     factors: list[str]
     keys: list[str] = field(default_factory=list)  # set by a sweep: the swept keys beyond the groups
     reference: list[str] = field(default_factory=list)  # set by a sweep: those keys' reference levels
-    sweep: str = "grid"  # grid | one_at_a_time
+    sweep: str = "grid"  # grid | one_at_a_time | fractional
     note: Optional[str] = None  # shown first by every report of the sweep
 
 
@@ -265,7 +265,7 @@ def _check_run(typed: DictConfig) -> None:
 
 
 def _check_study(typed: DictConfig) -> None:
-    _choice("study.sweep", typed.study.sweep, ["grid", "one_at_a_time"])
+    _choice("study.sweep", typed.study.sweep, ["grid", "one_at_a_time", "fractional"])
     _check(typed.seeds == "auto" or (isinstance(typed.seeds, int) and typed.seeds >= 1), "seeds", typed.seeds,
            SEEDS_RULE)
     for setting in design.SETTINGS:  # each as declared once (lenet_ablate.design)

@@ -9,9 +9,11 @@ import itertools
 import pandas as pd
 
 from lenet_ablate.analysis.inference import stats
-from lenet_ablate.analysis.tables.interactions import METHOD, contrasts, grid_factors, judged, pair_means
+from lenet_ablate.analysis.tables.interactions import (METHOD, contrasts, fraction_contrasts, fraction_design,
+                                                        grid_factors, judged, pair_means)
 from lenet_ablate.analysis.tables.outcomes import outcome
 from lenet_ablate.report.figures import interaction_figure
+from lenet_ablate.runs.designs import LETTERS, Design
 from lenet_ablate.report.render import Report
 
 
@@ -21,6 +23,9 @@ def factorial_section(rep: Report, learned: pd.DataFrame, factors: list[str], re
     ANOVA table; interactions.csv holds every row in full."""
     label = outcome(metric).label
     varied = grid_factors(learned, factors)
+    fraction = None if varied else fraction_design(learned, factors)
+    if fraction is not None:
+        _fraction_section(rep, learned, *fraction, reference, metric, min_effect, alpha)
     if varied:
         table = judged(contrasts(learned, varied, reference, metric), min_effect, alpha)
         rep.heading(f"Factorial verdicts: main effects and two-factor interactions ({label})")
@@ -45,6 +50,28 @@ def factorial_section(rep: Report, learned: pd.DataFrame, factors: list[str], re
         rep.heading(f"Factorial: main effects and two-factor interactions (type-II ANOVA on {label}, "
                     f"seeds that learned)")
         rep.table(anova)
+
+
+def _fraction_section(rep: Report, learned: pd.DataFrame, varied: list[str], plan: Design,
+                      reference: dict[str, str], metric: str, min_effect: float, alpha: float) -> None:
+    """A fractional screen: its design, resolution and alias chains, the main effects judged (its
+    resolution is IV or more: a main effect is aliased with three-factor interactions only), and
+    each two-factor interaction chain judged only where it holds one interaction."""
+    found, confounded = fraction_contrasts(learned, varied, plan, reference, metric)
+    table = judged(found, min_effect, alpha, confounded)
+    letters = ", ".join(f"{c}={f}" for c, f in zip(LETTERS, varied))
+    words = ", ".join("".join(sorted(w)) for w in plan.words())
+    rep.heading(f"Fractional screen: 2^({plan.k}-{plan.p}) design, resolution {plan.resolution} "
+                f"({outcome(metric).label})")
+    rep.text(f"{len(plan.runs())} configurations instead of the grid's {2 ** plan.k}: generators "
+             f"{', '.join(plan.generators)} (NIST/SEMATECH e-Handbook 5.3.3.4.7; Montgomery, Table 8.14), "
+             f"letters {letters}; defining relation I = {words}. At resolution {plan.resolution} a main effect "
+             f"is aliased with interactions of three or more factors only, and is judged as on a grid; a "
+             f"two-factor interaction aliased with another is shown with its chain and never judged on its "
+             f"own. Method: {METHOD} (the family: the {int(table.p_raw.notna().sum())} contrasts judged, "
+             f"α={alpha:g}).")
+    rep.table(_shown(table))
+    rep.csv["interactions.csv"] = table
 
 
 def _shown(table: pd.DataFrame) -> pd.DataFrame:

@@ -6,7 +6,9 @@ group), except the seed and bookkeeping. Its reference is always trained, listed
 level has something to be compared with. `study.sweep` chooses the expansion:
 - `grid` (Hydra's): every combination of the axes;
 - `one_at_a_time`: the baseline (every factor at its reference) and each level of each factor with
-  the others at their references, as `experiment=all` does.
+  the others at their references, as `experiment=all` does;
+- `fractional`: 4 to 8 two-level factors (a level and its reference each) in the tabulated regular
+  2^(k-p) fraction (lenet_ablate.runs.designs), not the full grid.
 Jobs get `study.keys` (the swept keys beyond the `study.factors` groups) and `study.reference` (their
 reference levels, in the same order; '' where the config has no value), so each job's summary names its factors and the report knows the references.
 Used by the sweeper, by the check before a sweep trains and by the report (jobs never started).
@@ -20,10 +22,12 @@ from dataclasses import dataclass
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
+from lenet_ablate.errors import ConfigError
+from lenet_ablate.runs.designs import design
 from lenet_ablate.runs.identity import bookkeeping, same_level
 
-GRID, ONE_AT_A_TIME = "grid", "one_at_a_time"
-SWEEPS = (GRID, ONE_AT_A_TIME)
+GRID, ONE_AT_A_TIME, FRACTIONAL = "grid", "one_at_a_time", "fractional"
+SWEEPS = (GRID, ONE_AT_A_TIME, FRACTIONAL)
 # Swept keys that never are factors: the seed, experiment=all's configuration list, and bookkeeping.
 NOT_FACTORS = ("seed", "variant", "experiment", "study", "data.root", "data.md5", "trainer.threads")
 
@@ -61,6 +65,8 @@ class Expansion:
         extra = self.extra_overrides()
         if self.sweep == GRID:
             return [[*combo, *extra] for combo in itertools.product(*(a.items for a in self.axes))]
+        if self.sweep == FRACTIONAL:
+            return [[*combo, *extra] for v in self._fraction() for combo in itertools.product(*v)]
         factor_axes = self.factors()
         base = [(self.reference.get(a.name, a.items[0]),) if a in factor_axes else a.items for a in self.axes]
         variants = [base]
@@ -70,6 +76,25 @@ class Expansion:
                 if item != base[i][0]:
                     variants.append([*base[:i], (item,), *base[i + 1:]])
         return [[*combo, *extra] for v in variants for combo in itertools.product(*v)]
+
+    def _fraction(self) -> list[list[tuple[str, ...]]]:
+        """The runs of the fractional design, each as the axes' items (the other axes whole)."""
+        factor_axes = self.factors()
+        plan = design(len(factor_axes))
+        if plan is None or any(len(a.items) != 2 for a in factor_axes):
+            raise ConfigError(f"study.sweep=fractional takes 4 to 8 factors of two levels each (a level and its "
+                              f"reference); this sweep has {len(factor_axes)}: "
+                              + ", ".join(f"{a.name} ({len(a.items)} levels)" for a in factor_axes))
+        runs = []
+        for signs in plan.runs():
+            chosen = dict(zip(factor_axes, signs))
+            runs.append([(self._level(a, chosen[a]),) if a in chosen else a.items for a in self.axes])
+        return runs
+
+    def _level(self, axis: Axis, sign: int) -> str:
+        """-1: the axis's reference item; +1: its other item."""
+        ref = self.reference.get(axis.name, axis.items[0])
+        return ref if sign < 0 else next(i for i in axis.items if i != ref)
 
     def extra_overrides(self) -> list[str]:
         """`study.keys` and `study.reference` for sweeps of keys beyond the factor groups (none else,

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from lenet_ablate.analysis.inference import decide, stats
+from lenet_ablate.runs.designs import LETTERS, Design, design
 from lenet_ablate.runs.identity import same_level
 
 METHOD = "paired t on per-seed contrasts, Hommel over the grid's main effects and two-factor interactions"
@@ -31,6 +32,33 @@ class Contrast:
     kind: str  # "main effect" | "interaction"
     label: str
     values: pd.Series
+
+
+def fraction_design(done: pd.DataFrame, factors: list[str]) -> tuple[list[str], Design] | None:
+    """(the factors, the design) where `done` holds the runs of a `study.sweep=fractional` screen:
+    4 to 8 two-level factors whose distinct cells are exactly the tabulated fraction's runs."""
+    varied = [f for f in factors if f in done and done[f].nunique() > 1]
+    plan = design(len(varied))
+    if plan is None or any(done[f].nunique() != 2 for f in varied):
+        return None
+    return (varied, plan) if len(done.groupby(varied).size()) == len(plan.runs()) else None
+
+
+def fraction_contrasts(done: pd.DataFrame, varied: list[str], plan: Design, reference: dict[str, str],
+                       metric: str = "test_acc") -> tuple[list[Contrast], dict[str, str]]:
+    """The screen's main effects and two-factor interaction chains, and for each chain that holds
+    another two-factor interaction, what it is confounded with (never judged on its own)."""
+    letter = dict(zip(varied, LETTERS))
+    found, confounded = [], {}
+    for c in contrasts(done, varied, reference, metric):
+        if c.kind == "interaction":
+            a, b = (part.split("=")[0] for part in c.label.split(" x "))
+            others = [w for w in plan.aliases(letter[a] + letter[b]) if len(w) == 2]
+            if others:
+                named = {v: k for k, v in letter.items()}
+                confounded[c.label] = " = ".join(f"{named[w[0]]} x {named[w[1]]}" for w in others)
+        found.append(c)
+    return found, confounded
 
 
 def grid_factors(done: pd.DataFrame, factors: list[str]) -> list[str]:
@@ -94,18 +122,25 @@ def _mean_over(cells: pd.DataFrame, varied: list[str], fixed: dict[str, str]) ->
     return cells[keep].mean(axis=1)
 
 
-def judged(found: list[Contrast], min_effect: float, alpha: float = stats.ALPHA) -> pd.DataFrame:
+def judged(found: list[Contrast], min_effect: float, alpha: float = stats.ALPHA,
+           confounded: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per contrast: n, estimate, 95% interval, raw and Hommel-adjusted p, the seeds that
-    would settle it, and its verdict (interacts / differs, no ... larger than, cannot tell yet)."""
+    would settle it, and its verdict (interacts / differs, no ... larger than, cannot tell yet). A
+    contrast in `confounded` (label -> what it is aliased with) is shown but neither tested nor
+    counted in the family."""
+    confounded = confounded or {}
     diffs = [stats.difference(c.values, pd.Series(0.0, index=c.values.index)) for c in found]
-    adjusted = stats.adjust([d.p for d in diffs])
-    family = sum(1 for d in diffs if not math.isnan(d.p))
+    raw = [math.nan if c.label in confounded else d.p for c, d in zip(found, diffs)]
+    adjusted = stats.adjust(raw)
+    family = sum(1 for p in raw if not math.isnan(p))
     rows = []
-    for c, d, p_adj in zip(found, diffs, adjusted):
+    for c, d, p, p_adj in zip(found, diffs, raw, adjusted):
         needed = float(decide.seeds_to_settle(d.spread, max(family, 1), min_effect, alpha))
+        verdict = (f"confounded with {confounded[c.label]}: not judged alone" if c.label in confounded
+                   else _verdict(c.kind, d, p_adj, min_effect, needed, alpha))
         rows.append({"kind": c.kind, "contrast": c.label, "n": d.n, "estimate": d.diff,
-                     "ci95_low": d.low, "ci95_high": d.high, "p_raw": d.p, "p_adjusted": p_adj,
-                     "seeds_needed": needed, "verdict": _verdict(c.kind, d, p_adj, min_effect, needed, alpha)})
+                     "ci95_low": d.low, "ci95_high": d.high, "p_raw": p, "p_adjusted": p_adj,
+                     "seeds_needed": needed, "verdict": verdict})
     return pd.DataFrame(rows)
 
 
