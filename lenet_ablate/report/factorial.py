@@ -38,8 +38,7 @@ def factorial_section(rep: Report, learned: pd.DataFrame, factors: list[str], re
                  f"α={alpha:g}); n: the seeds that completed and learned in every cell. 'no interaction larger "
                  f"than' needs the interval within ±{min_effect:g} (min_effect); an interaction has about twice "
                  f"a simple difference's standard error, so it needs more seeds.")
-        rep.table(_shown(table))
-        rep.csv["interactions.csv"] = table
+        _contrast_table(rep, table)
         for a, b in itertools.combinations(varied, 2):
             means = pair_means(learned, varied, reference, a, b, metric)
             rep.figure(f"interaction_{a}_{b}.png", interaction_figure(means, a, b, label),
@@ -70,6 +69,11 @@ def _fraction_section(rep: Report, learned: pd.DataFrame, varied: list[str], pla
              f"two-factor interaction aliased with another is shown with its chain and never judged on its "
              f"own. Method: {METHOD} (the family: the {int(table.p_raw.notna().sum())} contrasts judged, "
              f"α={alpha:g}).")
+    _contrast_table(rep, table)
+
+
+def _contrast_table(rep: Report, table: pd.DataFrame) -> None:
+    """The contrasts as the report prints them, and in full as interactions.csv."""
     rep.table(_shown(table))
     rep.csv["interactions.csv"] = table
 
